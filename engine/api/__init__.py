@@ -1,0 +1,18 @@
+"""JSON API blueprints: parse the request, call a service, return a DTO as JSON."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from engine.api import definitions, history, instances, problems, session, tasks
+
+
+def init_app(app: Flask) -> None:
+    session.init_app(app)
+    problems.init_app(app)
+    for module in (definitions, instances, tasks, history):
+        app.register_blueprint(module.bp)
+
+    @app.get("/api/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}

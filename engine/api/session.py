@@ -1,0 +1,75 @@
+"""Per-request session on `g` (flaskr's get_db shape) and the `@unit_of_work` decorator for mutating views."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar, cast
+
+from flask import Flask, current_app, g, request
+from sqlalchemy.orm import Session
+
+from engine.app_state import AppState
+from engine.errors import Busy, Unauthenticated
+from engine.services.commands import ATTEMPTS, is_retryable
+from engine.services.context import EngineContext
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def state() -> AppState:
+    return cast(AppState, current_app.extensions["engine"])
+
+
+def ctx() -> EngineContext:
+    return state().ctx
+
+
+def now() -> datetime:
+    return state().clock.now()
+
+
+def get_session() -> Session:
+    if "session" not in g:
+        g.session = state().sessions()
+    return cast(Session, g.session)
+
+
+def close_session(_exc: BaseException | None = None) -> None:
+    session = g.pop("session", None)
+    if session is not None:
+        session.close()
+
+
+def actor() -> str:
+    """Until accounts exist, the dev identity comes from the X-Actor header (DESIGN.md §6)."""
+    name = request.headers.get("X-Actor", "").strip()
+    if state().settings.security.dev_identity and name:
+        return name[:100]
+    raise Unauthenticated("send an X-Actor header (dev identity) to act")
+
+
+def unit_of_work(view: F) -> F:
+    """Run the view in one transaction; on a version conflict reload and re-apply it (bounded)."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        for _attempt in range(ATTEMPTS):
+            close_session()
+            session = get_session()
+            try:
+                with session.begin():
+                    return view(*args, **kwargs)
+            except Exception as exc:
+                if not is_retryable(exc):
+                    raise
+            finally:
+                close_session()
+        raise Busy(f"gave up after {ATTEMPTS} conflicting attempts", retry_after=1)
+
+    return cast(F, wrapper)
+
+
+def init_app(app: Flask) -> None:
+    app.teardown_appcontext(close_session)

@@ -1,0 +1,53 @@
+"""What the app owns: settings, database engine, session factory, clock, engine context."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine.clock import Clock, SystemClock
+from engine.config import Settings
+from engine.db import make_db_engine, make_session_factory
+from engine.services.context import EngineContext
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    db_engine: Engine
+    sessions: sessionmaker[Session]
+    clock: Clock
+    ctx: EngineContext
+
+
+def audit_key(settings: Settings) -> bytes:
+    """The HMAC key for history heads: from the environment/config, else `var/audit.key` (created once, 0600)."""
+    if settings.audit.hmac_key:
+        return settings.audit.hmac_key.encode()
+    path = settings.path(settings.paths.var) / "audit.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+        log.warning("created audit HMAC key %s; set APPROVALS_AUDIT__HMAC_KEY in production", path)
+    return Path(path).read_text().strip().encode()
+
+
+def build_state(settings: Settings, clock: Clock | None = None) -> AppState:
+    db_engine = make_db_engine(settings)
+    return AppState(
+        settings=settings,
+        db_engine=db_engine,
+        sessions=make_session_factory(db_engine),
+        clock=clock or SystemClock(),
+        ctx=EngineContext(settings=settings, hmac_key=audit_key(settings)),
+    )

@@ -1,0 +1,23 @@
+"""In-process background services for embedded mode (`approvals serve`): the timer scheduler and workers.
+
+Each service registers a starter here; `start_background` starts them all and returns one stop function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from engine.app_state import AppState
+
+Starter = Callable[[AppState], Callable[[], None]]
+STARTERS: list[Starter] = []
+
+
+def start_background(state: AppState) -> Callable[[], None]:
+    stops = [starter(state) for starter in STARTERS]
+
+    def stop() -> None:
+        for stop_one in reversed(stops):
+            stop_one()
+
+    return stop

@@ -1,0 +1,170 @@
+"""Drive a `BpmnWorkflow`: start, complete a user task, step the engine, and report what is now waiting.
+
+Every call into Spiff goes through here, inside `engine_now(now)`, and Spiff exceptions leave as ours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.task import Task as SpiffTask
+from SpiffWorkflow.util.task import TaskState
+
+from engine.bpmn.now import engine_now
+from engine.bpmn.parsing import ParsedProcess
+from engine.bpmn.script_env import make_script_engine
+from engine.errors import ScriptFailed, TaskAlreadyCompleted, TaskNotFound
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ReadyTask:
+    spiff_task_id: str
+    bpmn_id: str
+    name: str | None
+
+
+@dataclass(frozen=True)
+class WaitingTimer:
+    spiff_task_id: str
+    bpmn_id: str
+    due_at: datetime | None
+
+
+@dataclass
+class StepResult:
+    human_tasks: list[ReadyTask]
+    timers: list[WaitingTimer]
+    done: bool
+    completed_elements: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def _spiff_errors() -> Iterator[None]:
+    try:
+        yield
+    except (WorkflowException, SpiffWorkflowException) as exc:
+        task = getattr(exc, "task", None)
+        bpmn_id = getattr(getattr(task, "task_spec", None), "bpmn_id", None)
+        line = getattr(exc, "line_number", None) or None
+        detail = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+        raise ScriptFailed(f"{bpmn_id or 'process'}: {detail}", bpmn_id=bpmn_id, line=line) from exc
+
+
+def _run(now: datetime, fn: Callable[[], T]) -> T:
+    with engine_now(now), _spiff_errors():
+        return fn()
+
+
+def new_workflow(parsed: ParsedProcess, variables: dict[str, Any], now: datetime) -> BpmnWorkflow:
+    def build() -> BpmnWorkflow:
+        workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=make_script_engine())
+        workflow.data.update(variables)
+        # Start-event data: the root task's data flows to the first tasks.
+        workflow.get_tasks(state=TaskState.READY)[0].data.update(variables)
+        return workflow
+
+    return _run(now, build)
+
+
+def advance(workflow: BpmnWorkflow, now: datetime) -> StepResult:
+    """Run every engine task that is ready (gateways, scripts, due timers) and report the waiting state."""
+    completed: list[str] = []
+
+    def note(task: SpiffTask) -> None:
+        bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+        if bpmn_id:
+            completed.append(bpmn_id)
+
+    def step() -> StepResult:
+        workflow.refresh_timers()
+        workflow.do_engine_steps(did_complete_task=note)
+        return snapshot(workflow, completed)
+
+    return _run(now, step)
+
+
+def snapshot(workflow: BpmnWorkflow, completed: list[str] | None = None) -> StepResult:
+    human = [
+        ReadyTask(str(t.id), t.task_spec.bpmn_id, t.task_spec.bpmn_name)
+        for t in workflow.get_tasks(state=TaskState.READY, manual=True)
+    ]
+    timers = []
+    for t in workflow.get_tasks(state=TaskState.WAITING):
+        event_definition = getattr(t.task_spec, "event_definition", None)
+        if isinstance(event_definition, TimerEventDefinition):
+            timers.append(WaitingTimer(str(t.id), t.task_spec.bpmn_id, _due_at(t)))
+    return StepResult(human, timers, workflow.is_completed(), list(completed or []))
+
+
+def _due_at(task: SpiffTask) -> datetime | None:
+    value = task._get_internal_data("event_value")
+    if isinstance(value, dict):  # cycle timers keep {"next": ...}
+        value = value.get("next")
+    if not isinstance(value, str):
+        return None
+    try:
+        return TimerEventDefinition.get_datetime(value)
+    except ValueError:
+        return None
+
+
+def find_task(workflow: BpmnWorkflow, spiff_task_id: str) -> SpiffTask:
+    try:
+        task = workflow.get_task_from_id(UUID(spiff_task_id))
+    except (ValueError, KeyError):
+        task = None
+    if task is None:
+        raise TaskNotFound(f"task {spiff_task_id} is not part of this instance")
+    return task
+
+
+def complete_user_task(workflow: BpmnWorkflow, spiff_task_id: str, data: dict[str, Any], now: datetime) -> StepResult:
+    """Complete a READY manual task with `data`, then step the engine.
+
+    Spiff marks a CANCELLED task COMPLETED if asked to run it: the state is checked here, under the caller's lock.
+    """
+    task = find_task(workflow, spiff_task_id)
+    if task.state != TaskState.READY or not task.task_spec.manual:
+        raise TaskAlreadyCompleted(
+            f"{task.task_spec.bpmn_id} is {TaskState.get_name(task.state)}, not open",
+            state=TaskState.get_name(task.state),
+        )
+
+    def run() -> None:
+        task.data.update(data)
+        task.run()
+
+    _run(now, run)
+    result = advance(workflow, now)
+    result.completed_elements.insert(0, task.task_spec.bpmn_id)
+    return result
+
+
+def workflow_data(workflow: BpmnWorkflow) -> dict[str, Any]:
+    """The process-level variables: the last completed task's data (Spiff keeps data on tasks)."""
+    if workflow.is_completed() and workflow.last_task is not None:
+        return dict(workflow.last_task.data)
+    return dict(workflow.data)
+
+
+def cancel(workflow: BpmnWorkflow, now: datetime) -> None:
+    _run(now, workflow.cancel)
+
+
+def task_state(workflow: BpmnWorkflow, spiff_task_id: str) -> str | None:
+    """State name of a task, or None if the task no longer exists (e.g. a deleted subprocess)."""
+    try:
+        task = workflow.get_task_from_id(UUID(spiff_task_id))
+    except (ValueError, KeyError):
+        return None
+    return TaskState.get_name(task.state) if task is not None else None

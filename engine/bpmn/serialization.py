@@ -1,0 +1,72 @@
+"""State-only workflow JSON: the spec is cached per definition version and never stored per instance.
+
+Half of a full Spiff serialization is the spec; leaving it out makes state ~2x smaller and loads faster.
+The script engine is not serialized: it is re-attached on every load.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.serializer.migration.version_migration import MIGRATIONS
+from SpiffWorkflow.bpmn.serializer.workflow import VERSION, BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+
+from engine.bpmn.script_env import make_script_engine
+
+SERIALIZER_VERSION = VERSION
+
+
+class StateOnlyWorkflowConverter(BpmnWorkflowConverter):
+    """Spiff's workflow converter without the specs; `from_dict` takes them from the caller's cache."""
+
+    def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
+        dct = super(BpmnWorkflowConverter, self).to_dict(workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct: dict[str, Any], spec: BpmnProcessSpec | None = None,
+                  subprocess_specs: dict[str, BpmnProcessSpec] | None = None) -> BpmnWorkflow:
+        if spec is None:
+            raise ValueError("state-only workflows are loaded with their definition's spec")
+        dct = dict(dct)
+        dct["spec"] = None
+        workflow = self.target_class(spec, subprocess_specs or {}, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+def _make_serializer() -> BpmnWorkflowSerializer:
+    config = dict(SPIFF_CONFIG)
+    config[BpmnWorkflow] = StateOnlyWorkflowConverter
+    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+
+
+# A pure, stateless converter registry (declarative, like a Blueprint): safe to share.
+_SERIALIZER = _make_serializer()
+
+
+def dump_workflow(workflow: BpmnWorkflow) -> str:
+    dct = _SERIALIZER.to_dict(workflow)
+    dct[BpmnWorkflowSerializer.VERSION_KEY] = SERIALIZER_VERSION
+    return json.dumps(dct, separators=(",", ":"), ensure_ascii=False)
+
+
+def load_workflow(state: str, spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec]) -> BpmnWorkflow:
+    dct = json.loads(state)
+    version = dct.pop(BpmnWorkflowSerializer.VERSION_KEY, SERIALIZER_VERSION)
+    if version != SERIALIZER_VERSION and version in MIGRATIONS:
+        MIGRATIONS[version](dct)
+    workflow = _SERIALIZER.from_dict(dct, spec=spec, subprocess_specs=subprocess_specs)
+    workflow.script_engine = make_script_engine()
+    return workflow

@@ -1,0 +1,186 @@
+"""Settings: `config.toml` read with tomllib, `APPROVALS_<SECTION>__<KEY>` env overrides, strict keys.
+
+Precedence, lowest to highest: dataclass defaults, the TOML file, the environment, `overrides` (tests).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from engine.errors import ConfigError
+
+ENV_PREFIX = "APPROVALS_"
+# Single-underscore process settings that are not config keys (DESIGN.md §6).
+RESERVED_ENV = {"APPROVALS_CONFIG", "APPROVALS_LOCALE", "APPROVALS_TEST_POSTGRES_URL"}
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = "sqlite:///var/approvals.db"
+    # SQLite durability: FULL makes every acknowledged commit survive power loss.
+    sqlite_synchronous: str = "FULL"
+    busy_timeout_ms: int = 15000
+    echo: bool = False
+
+
+@dataclass(frozen=True)
+class PathSettings:
+    processes: str = "processes"
+    forms: str = "forms"
+    var: str = "var"
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 5000
+    threads: int = 8
+    max_body_bytes: int = 5 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class SchedulerSettings:
+    enabled: bool = True
+    tick_seconds: float = 5.0
+    batch_size: int = 100
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    enabled: bool = True
+    topics: tuple[str, ...] = ("*",)
+    retries: int = 3
+    retry_delay_seconds: float = 30.0
+    lock_seconds: float = 300.0
+    concurrency: int = 2
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    dev_identity: bool = True
+    secret_key: str = ""
+
+
+@dataclass(frozen=True)
+class AuditSettings:
+    hmac_key: str = ""
+
+
+@dataclass(frozen=True)
+class ClockSettings:
+    mode: str = "system"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    paths: PathSettings = field(default_factory=PathSettings)
+    server: ServerSettings = field(default_factory=ServerSettings)
+    scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
+    workers: WorkerSettings = field(default_factory=WorkerSettings)
+    security: SecuritySettings = field(default_factory=SecuritySettings)
+    audit: AuditSettings = field(default_factory=AuditSettings)
+    clock: ClockSettings = field(default_factory=ClockSettings)
+    # Directory that relative paths are resolved against (the config file's directory).
+    root: str = "."
+
+    def path(self, relative: str) -> Path:
+        p = Path(relative)
+        return p if p.is_absolute() else Path(self.root) / p
+
+
+def _coerce(value: Any, annotation: Any, where: str) -> Any:
+    target = annotation if isinstance(annotation, type) else None
+    text = str(annotation)
+    try:
+        if target is bool or text == "bool":
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+                return value.lower() in {"1", "true", "yes", "on"}
+            raise ValueError(value)
+        if target is int or text == "int":
+            if isinstance(value, bool):
+                raise ValueError(value)
+            return int(value)
+        if target is float or text == "float":
+            return float(value)
+        if text.startswith("tuple"):
+            if isinstance(value, str):
+                value = [v.strip() for v in value.split(",") if v.strip()]
+            if not isinstance(value, (list, tuple)):
+                raise ValueError(value)
+            return tuple(str(v) for v in value)
+        if not isinstance(value, str):
+            raise ValueError(value)
+        return value
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"invalid value for {where}: {value!r} (expected {text})") from exc
+
+
+def _merge(section_cls: type, current: Any, values: Mapping[str, Any], section: str) -> Any:
+    hints = get_type_hints(section_cls)
+    known = {f.name for f in dataclasses.fields(section_cls)}
+    changes = {}
+    for key, value in values.items():
+        if key not in known:
+            raise ConfigError(f"unknown config key [{section}] {key}", key=f"{section}.{key}")
+        changes[key] = _coerce(value, hints[key], f"[{section}] {key}")
+    return dataclasses.replace(current, **changes)
+
+
+def _apply(settings: Settings, data: Mapping[str, Any], origin: str) -> Settings:
+    hints = get_type_hints(Settings)
+    sections = {f.name for f in dataclasses.fields(Settings)} - {"root"}
+    changes = {}
+    for section, values in data.items():
+        if section not in sections:
+            raise ConfigError(f"unknown config section [{section}] in {origin}", key=section)
+        if not isinstance(values, Mapping):
+            raise ConfigError(f"[{section}] in {origin} must be a table", key=section)
+        changes[section] = _merge(hints[section], getattr(settings, section), values, section)
+    return dataclasses.replace(settings, **changes)
+
+
+def _from_env(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    data: dict[str, dict[str, str]] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name in RESERVED_ENV:
+            continue
+        rest = name[len(ENV_PREFIX) :]
+        if "__" not in rest:
+            continue  # single-underscore names are reserved process settings, not config keys
+        section, key = rest.split("__", 1)
+        data.setdefault(section.lower(), {})[key.lower()] = value
+    return data
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Settings:
+    environ = os.environ if environ is None else environ
+    config_path = Path(path or environ.get("APPROVALS_CONFIG", "config.toml"))
+    settings = Settings(root=str(config_path.resolve().parent))
+    if config_path.exists():
+        try:
+            with config_path.open("rb") as fh:
+                data = tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{config_path}: {exc}") from exc
+        settings = _apply(settings, data, str(config_path))
+    elif path is not None:
+        raise ConfigError(f"config file not found: {config_path}")
+    settings = _apply(settings, _from_env(environ), "environment")
+    if overrides:
+        settings = _apply(settings, overrides, "overrides")
+    if settings.clock.mode not in {"system", "simulated"}:
+        raise ConfigError(f"[clock] mode must be 'system' or 'simulated', not {settings.clock.mode!r}")
+    return settings

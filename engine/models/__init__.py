@@ -1,0 +1,21 @@
+"""ORM tables only: no business logic, no SpiffWorkflow imports. Importing this registers every table."""
+
+from engine.models.chain_head import ChainHead
+from engine.models.definition import ProcessDefinition
+from engine.models.human_task import HumanTask, HumanTaskStatus
+from engine.models.instance import InstanceStatus, ProcessInstance
+from engine.models.instance_event import EventKind, InstanceEvent
+from engine.models.timer import Timer, TimerStatus
+
+__all__ = [
+    "ChainHead",
+    "EventKind",
+    "HumanTask",
+    "HumanTaskStatus",
+    "InstanceEvent",
+    "InstanceStatus",
+    "ProcessDefinition",
+    "ProcessInstance",
+    "Timer",
+    "TimerStatus",
+]

@@ -1,0 +1,59 @@
+"""Append-only, hash-chained history. One chain per instance plus a `system` chain (DESIGN.md §3.4, §6)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine.db import Base
+
+SYSTEM_CHAIN = "system"
+
+
+class EventKind(enum.StrEnum):
+    DEFINITION_DEPLOYED = "definition:deployed"
+    INSTANCE_STARTED = "instance:started"
+    INSTANCE_ADVANCED = "instance:advanced"
+    INSTANCE_COMPLETED = "instance:completed"
+    INSTANCE_SUSPENDED = "instance:suspended"
+    INSTANCE_RESUMED = "instance:resumed"
+    INSTANCE_TERMINATED = "instance:terminated"
+    INSTANCE_INCIDENT = "instance:incident"
+    TASK_CREATED = "task:created"
+    TASK_CLAIMED = "task:claimed"
+    TASK_UNCLAIMED = "task:unclaimed"
+    TASK_COMPLETED = "task:completed"
+    TASK_CANCELLED = "task:cancelled"
+    TASK_TRANSFERRED = "task:transferred"
+    TASK_DEEMED_APPROVED = "task:deemed_approved"
+    TIMER_SCHEDULED = "timer:scheduled"
+    TIMER_FIRED = "timer:fired"
+    TIMER_CANCELLED = "timer:cancelled"
+    CLOCK_PAUSED = "clock:paused"
+    CLOCK_RESUMED = "clock:resumed"
+    JOB_CREATED = "job:created"
+    JOB_CLAIMED = "job:claimed"
+    JOB_COMPLETED = "job:completed"
+    JOB_FAILED = "job:failed"
+    JOB_RETRIED = "job:retried"
+    JOB_BPMN_ERROR = "job:bpmn_error"
+
+
+class InstanceEvent(Base):
+    __tablename__ = "instance_events"
+    __table_args__ = (UniqueConstraint("chain", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    chain: Mapped[str] = mapped_column(index=True)
+    instance_id: Mapped[str | None] = mapped_column(ForeignKey("process_instances.id"), index=True)
+    seq: Mapped[int]
+    kind: Mapped[str] = mapped_column(index=True)
+    at: Mapped[datetime]
+    actor: Mapped[str]
+    payload: Mapped[dict[str, Any]]
+    prev_hash: Mapped[str]
+    hash: Mapped[str]

@@ -1,0 +1,1 @@
+"""Use cases. Each takes a Session (and `now`), never commits, and returns DTOs."""

@@ -1,0 +1,53 @@
+"""What services need beyond a session: settings, the audit key and the app-owned spec cache."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.bpmn.parsing import ParsedProcess, load_process
+from engine.config import Settings
+from engine.models import ProcessDefinition
+
+
+class SpecCache:
+    """Parsed specs per definition version (immutable once deployed), bounded LRU, owned by the app."""
+
+    def __init__(self, maxsize: int = 64) -> None:
+        self._items: OrderedDict[int, ParsedProcess] = OrderedDict()
+        self._lock = threading.Lock()
+        self.maxsize = maxsize
+
+    def get(self, definition: ProcessDefinition) -> ParsedProcess:
+        with self._lock:
+            parsed = self._items.get(definition.id)
+            if parsed is not None:
+                self._items.move_to_end(definition.id)
+                return parsed
+        parsed = load_process(definition.source_xml.encode("utf-8"), file=definition.file_name)
+        self.put(definition.id, parsed)
+        return parsed
+
+    def put(self, definition_id: int, parsed: ParsedProcess) -> None:
+        with self._lock:
+            self._items[definition_id] = parsed
+            self._items.move_to_end(definition_id)
+            while len(self._items) > self.maxsize:
+                self._items.popitem(last=False)
+
+
+@dataclass
+class EngineContext:
+    settings: Settings
+    hmac_key: bytes
+    specs: SpecCache = field(default_factory=SpecCache)
+
+    @property
+    def forms_dir(self) -> Path:
+        return self.settings.path(self.settings.paths.forms)
+
+    @property
+    def processes_dir(self) -> Path:
+        return self.settings.path(self.settings.paths.processes)

@@ -1,0 +1,155 @@
+"""The command path's shared steps: lock and load an instance, then persist what the engine did.
+
+lock -> load -> (caller re-checks its target and applies) -> engine steps -> sync human_tasks and timers
+-> events -> save. All inside the caller's transaction (DESIGN.md §2).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.bpmn import runtime
+from engine.bpmn.parsing import ParsedProcess
+from engine.bpmn.serialization import SERIALIZER_VERSION, dump_workflow, load_workflow
+from engine.errors import InstanceNotFound
+from engine.models import (
+    EventKind,
+    HumanTask,
+    HumanTaskStatus,
+    InstanceStatus,
+    ProcessDefinition,
+    ProcessInstance,
+    Timer,
+    TimerStatus,
+)
+from engine.services import history
+from engine.services.context import EngineContext
+
+
+@dataclass
+class Loaded:
+    instance: ProcessInstance
+    definition: ProcessDefinition
+    parsed: ParsedProcess
+    workflow: BpmnWorkflow
+
+
+def lock_instance(session: Session, instance_id: str) -> ProcessInstance:
+    """Row lock on PostgreSQL (SQLite already holds the writer lock via BEGIN IMMEDIATE); fresh state."""
+    instance = session.scalars(
+        select(ProcessInstance).where(ProcessInstance.id == instance_id)
+        .with_for_update().execution_options(populate_existing=True)
+    ).one_or_none()
+    if instance is None:
+        raise InstanceNotFound(f"no process instance {instance_id}")
+    return instance
+
+
+def load(session: Session, ctx: EngineContext, instance: ProcessInstance) -> Loaded:
+    definition = session.get(ProcessDefinition, instance.definition_id)
+    assert definition is not None  # FK
+    parsed = ctx.specs.get(definition)
+    workflow = load_workflow(instance.state_json, parsed.spec, parsed.subprocess_specs)
+    return Loaded(instance, definition, parsed, workflow)
+
+
+def record(session: Session, ctx: EngineContext, instance_id: str | None, kind: str, *, actor: str,
+           now: datetime, payload: dict[str, Any] | None = None) -> None:
+    history.record(session, hmac_key=ctx.hmac_key, instance_id=instance_id, kind=kind, actor=actor, at=now,
+                   payload=payload)
+
+
+def persist(session: Session, ctx: EngineContext, loaded: Loaded, result: runtime.StepResult, *, actor: str,
+            now: datetime) -> None:
+    """Sync derived rows with the engine's state, append events, save the state (bumps lock_version)."""
+    instance, parsed, workflow = loaded.instance, loaded.parsed, loaded.workflow
+    if result.completed_elements:
+        record(session, ctx, instance.id, EventKind.INSTANCE_ADVANCED, actor=actor, now=now,
+               payload={"elements": result.completed_elements})
+    _sync_human_tasks(session, ctx, instance, parsed, result, actor=actor, now=now)
+    _sync_timers(session, ctx, instance, workflow, result, actor=actor, now=now)
+    if result.done and instance.status not in (InstanceStatus.COMPLETED, InstanceStatus.TERMINATED):
+        instance.status = InstanceStatus.COMPLETED
+        instance.ended_at = now
+        record(session, ctx, instance.id, EventKind.INSTANCE_COMPLETED, actor=actor, now=now,
+               payload={"variables": runtime.workflow_data(workflow)})
+    instance.state_json = dump_workflow(workflow)
+    instance.serializer_version = SERIALIZER_VERSION
+    instance.updated_at = now
+    session.flush()
+
+
+def _sync_human_tasks(session: Session, ctx: EngineContext, instance: ProcessInstance, parsed: ParsedProcess,
+                      result: runtime.StepResult, *, actor: str, now: datetime) -> None:
+    open_rows = {
+        row.spiff_task_id: row
+        for row in session.scalars(
+            select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == HumanTaskStatus.OPEN)
+        )
+    }
+    ready = {t.spiff_task_id: t for t in result.human_tasks}
+    for spiff_id, row in open_rows.items():
+        if spiff_id not in ready:
+            # Gone without a clerk's completion: cancelled by a timer, an error path or termination.
+            row.status = HumanTaskStatus.CANCELLED
+            row.completed_at = now
+            record(session, ctx, instance.id, EventKind.TASK_CANCELLED, actor=actor, now=now,
+                   payload={"task_id": row.id, "bpmn_id": row.bpmn_id})
+    for spiff_id, task in ready.items():
+        if spiff_id in open_rows:
+            continue
+        info = parsed.elements.get(task.bpmn_id)
+        row = HumanTask(
+            id=str(uuid.uuid4()),
+            instance_id=instance.id,
+            spiff_task_id=spiff_id,
+            bpmn_id=task.bpmn_id,
+            name=task.name,
+            form_key=info.form if info else None,
+            lane=info.lane if info else None,
+            candidate_groups=list(info.candidate_groups) if info else [],
+            properties=dict(info.properties) if info else {},
+            assignee=None,
+            status=HumanTaskStatus.OPEN,
+            created_at=now,
+            due_at=None,
+        )
+        session.add(row)
+        record(session, ctx, instance.id, EventKind.TASK_CREATED, actor=actor, now=now,
+               payload={"task_id": row.id, "bpmn_id": row.bpmn_id, "candidate_groups": row.candidate_groups})
+
+
+def _sync_timers(session: Session, ctx: EngineContext, instance: ProcessInstance, workflow: BpmnWorkflow,
+                 result: runtime.StepResult, *, actor: str, now: datetime) -> None:
+    waiting_rows = {
+        row.spiff_task_id: row
+        for row in session.scalars(
+            select(Timer).where(Timer.instance_id == instance.id, Timer.status == TimerStatus.WAITING)
+        )
+    }
+    waiting = {t.spiff_task_id: t for t in result.timers}
+    for spiff_id, row in waiting_rows.items():
+        if spiff_id in waiting:
+            row.due_at = waiting[spiff_id].due_at or row.due_at
+            continue
+        fired = runtime.task_state(workflow, spiff_id) == "COMPLETED"
+        row.status = TimerStatus.FIRED if fired else TimerStatus.CANCELLED
+        row.fired_at = now if fired else None
+        kind = EventKind.TIMER_FIRED if fired else EventKind.TIMER_CANCELLED
+        payload: dict[str, Any] = {"timer_id": row.id, "bpmn_id": row.bpmn_id, "due_at": row.due_at}
+        record(session, ctx, instance.id, kind, actor=actor, now=now, payload=payload)
+    for spiff_id, timer in waiting.items():
+        if spiff_id in waiting_rows:
+            continue
+        row = Timer(id=str(uuid.uuid4()), instance_id=instance.id, spiff_task_id=spiff_id, bpmn_id=timer.bpmn_id,
+                    due_at=timer.due_at, status=TimerStatus.WAITING, created_at=now)
+        session.add(row)
+        record(session, ctx, instance.id, EventKind.TIMER_SCHEDULED, actor=actor, now=now,
+               payload={"timer_id": row.id, "bpmn_id": timer.bpmn_id, "due_at": timer.due_at})

@@ -1,0 +1,161 @@
+"""Append-only, hash-chained history: record events, list them, verify every chain.
+
+hash = SHA-256 of canonical JSON of (instance_id, seq, kind, at, actor, payload, prev_hash); each chain's head
+is HMAC-signed with a key that lives outside the database (DESIGN.md §3.4, §6).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.models import ChainHead, InstanceEvent
+from engine.models.instance_event import SYSTEM_CHAIN
+
+GENESIS = "0" * 64
+
+
+def format_at(at: datetime) -> str:
+    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def jsonable(payload: Any) -> Any:
+    """Payloads are stored as JSON: normalise them now so the stored row hashes the same as the recorded one."""
+    return json.loads(canonical_default(payload))
+
+
+def canonical_default(value: Any) -> str:
+    def default(obj: Any) -> Any:
+        if isinstance(obj, datetime):
+            return format_at(obj)
+        return str(obj)
+
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=default)
+
+
+def event_hash(instance_id: str | None, seq: int, kind: str, at: datetime, actor: str,
+               payload: Any, prev_hash: str) -> str:
+    body = {
+        "instance_id": instance_id,
+        "seq": seq,
+        "kind": kind,
+        "at": format_at(at),
+        "actor": actor,
+        "payload": payload,
+        "prev_hash": prev_hash,
+    }
+    return hashlib.sha256(canonical(body).encode("utf-8")).hexdigest()
+
+
+def sign_head(key: bytes, chain: str, seq: int, last_hash: str) -> str:
+    return hmac.new(key, f"{chain}|{seq}|{last_hash}".encode(), hashlib.sha256).hexdigest()
+
+
+def record(
+    session: Session,
+    *,
+    hmac_key: bytes,
+    instance_id: str | None,
+    kind: str,
+    actor: str,
+    at: datetime,
+    payload: dict[str, Any] | None = None,
+) -> InstanceEvent:
+    """Append one event to its chain. Callers hold the instance lock (or, for `system`, the head row lock)."""
+    chain = instance_id or SYSTEM_CHAIN
+    head = session.scalars(
+        select(ChainHead).where(ChainHead.chain == chain).with_for_update()
+    ).one_or_none()
+    seq = head.last_seq + 1 if head else 1
+    prev_hash = head.last_hash if head else GENESIS
+    body = jsonable(payload or {})
+    digest = event_hash(instance_id, seq, str(kind), at, actor, body, prev_hash)
+    event = InstanceEvent(
+        chain=chain, instance_id=instance_id, seq=seq, kind=str(kind), at=at, actor=actor,
+        payload=body, prev_hash=prev_hash, hash=digest,
+    )
+    session.add(event)
+    signature = sign_head(hmac_key, chain, seq, digest)
+    if head is None:
+        session.add(ChainHead(chain=chain, last_seq=seq, last_hash=digest, signature=signature, updated_at=at))
+    else:
+        head.last_seq, head.last_hash, head.signature, head.updated_at = seq, digest, signature, at
+    return event
+
+
+def list_events(session: Session, instance_id: str, *, after_seq: int = 0, limit: int | None = None
+                ) -> Sequence[InstanceEvent]:
+    query = (
+        select(InstanceEvent)
+        .where(InstanceEvent.chain == instance_id, InstanceEvent.seq > after_seq)
+        .order_by(InstanceEvent.seq)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return session.scalars(query).all()
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    chain: str
+    seq: int | None
+    problem: str
+
+    def __str__(self) -> str:
+        where = f"{self.chain}#{self.seq}" if self.seq is not None else self.chain
+        return f"{where}: {self.problem}"
+
+
+def verify_chain(events: Sequence[InstanceEvent], head: ChainHead | None, hmac_key: bytes,
+                 chain: str) -> ChainProblem | None:
+    """The first problem in one chain, or None."""
+    prev_hash, expected_seq = GENESIS, 1
+    for event in events:
+        if event.seq != expected_seq:
+            return ChainProblem(chain, expected_seq, f"row missing or inserted (found seq {event.seq})")
+        if event.prev_hash != prev_hash:
+            return ChainProblem(chain, event.seq, "prev_hash does not match the previous row")
+        digest = event_hash(event.instance_id, event.seq, event.kind, event.at, event.actor, event.payload,
+                            event.prev_hash)
+        if digest != event.hash:
+            return ChainProblem(chain, event.seq, "row content does not match its hash (edited)")
+        prev_hash, expected_seq = event.hash, expected_seq + 1
+    last_seq = expected_seq - 1
+    if head is None:
+        return ChainProblem(chain, None, "no signed head for this chain") if events else None
+    if head.last_seq != last_seq or head.last_hash != prev_hash:
+        return ChainProblem(chain, last_seq + 1, f"chain ends at seq {last_seq} but the signed head says "
+                                                 f"{head.last_seq} (rows deleted or appended)")
+    if not hmac.compare_digest(head.signature, sign_head(hmac_key, chain, head.last_seq, head.last_hash)):
+        return ChainProblem(chain, head.last_seq, "head signature invalid (chain rewritten)")
+    return None
+
+
+def verify_all(session: Session, hmac_key: bytes) -> list[ChainProblem]:
+    problems = []
+    chains = set(session.scalars(select(InstanceEvent.chain).distinct()))
+    heads = {h.chain: h for h in session.scalars(select(ChainHead))}
+    for chain in sorted(chains | set(heads)):
+        events = session.scalars(
+            select(InstanceEvent).where(InstanceEvent.chain == chain).order_by(InstanceEvent.seq)
+        ).all()
+        problem = verify_chain(events, heads.get(chain), hmac_key, chain)
+        if problem:
+            problems.append(problem)
+    return problems
+
+
+def count_events(session: Session, instance_id: str) -> int:
+    return session.scalar(select(func.count()).where(InstanceEvent.chain == instance_id)) or 0

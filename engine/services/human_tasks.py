@@ -1,0 +1,111 @@
+"""Clerks' work items: list, claim, unclaim and complete (validated against the task's form)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.bpmn import runtime
+from engine.dto import TaskOut
+from engine.errors import InstanceNotRunning, TaskAlreadyCompleted, TaskClaimedByOther, TaskNotFound
+from engine.models import EventKind, HumanTask, HumanTaskStatus, InstanceStatus, ProcessDefinition, ProcessInstance
+from engine.services import execution
+from engine.services.context import EngineContext
+from engine.services.forms import validate_form
+
+MAX_PAGE = 200
+
+
+def list_tasks(session: Session, *, status: str | None = HumanTaskStatus.OPEN, candidate_group: str | None = None,
+               assignee: str | None = None, instance_id: str | None = None, offset: int = 0,
+               limit: int = 50) -> list[TaskOut]:
+    query = select(HumanTask).order_by(HumanTask.created_at, HumanTask.id)
+    if status:
+        query = query.where(HumanTask.status == status)
+    if assignee:
+        query = query.where(HumanTask.assignee == assignee)
+    if instance_id:
+        query = query.where(HumanTask.instance_id == instance_id)
+    rows = session.scalars(query).all()
+    if candidate_group:
+        # candidate_groups is a small JSON list; filtering in Python keeps the query portable.
+        rows = [r for r in rows if candidate_group in (r.candidate_groups or [])]
+    rows = rows[offset: offset + min(limit, MAX_PAGE)]
+    return [TaskOut.from_model(r) for r in rows]
+
+
+def get_task(session: Session, task_id: str) -> HumanTask:
+    task = session.get(HumanTask, task_id)
+    if task is None:
+        raise TaskNotFound(f"no task {task_id}")
+    return task
+
+
+def form_schema(session: Session, task: HumanTask) -> dict[str, Any] | None:
+    if not task.form_key:
+        return None
+    definition_id = session.scalar(
+        select(ProcessInstance.definition_id).where(ProcessInstance.id == task.instance_id))
+    definition = session.get(ProcessDefinition, definition_id)
+    return definition.forms.get(task.form_key) if definition else None
+
+
+def _locked_open_task(session: Session, task_id: str) -> tuple[HumanTask, ProcessInstance]:
+    task = get_task(session, task_id)
+    instance = execution.lock_instance(session, task.instance_id)
+    session.refresh(task)  # re-check under the lock: another command may have closed it meanwhile
+    if task.status != HumanTaskStatus.OPEN:
+        who = f" by {task.completed_by}" if task.completed_by else ""
+        when = f" at {task.completed_at.isoformat()}" if task.completed_at else ""
+        raise TaskAlreadyCompleted(f"{task.bpmn_id} in instance {task.instance_id} was {task.status}{who}{when}",
+                                   completed_by=task.completed_by, task_status=task.status)
+    if instance.status != InstanceStatus.RUNNING:
+        raise InstanceNotRunning(f"instance {instance.id} is {instance.status}")
+    return task, instance
+
+
+def claim(session: Session, ctx: EngineContext, task_id: str, *, actor: str, now: datetime,
+          assignee: str | None = None) -> TaskOut:
+    task, instance = _locked_open_task(session, task_id)
+    user = assignee or actor
+    if task.assignee and task.assignee != user:
+        raise TaskClaimedByOther(f"{task.bpmn_id} is claimed by {task.assignee}", assignee=task.assignee)
+    if task.assignee != user:
+        task.assignee = user
+        execution.record(session, ctx, instance.id, EventKind.TASK_CLAIMED, actor=actor, now=now,
+                         payload={"task_id": task.id, "bpmn_id": task.bpmn_id, "assignee": user})
+    session.flush()
+    return TaskOut.from_model(task)
+
+
+def unclaim(session: Session, ctx: EngineContext, task_id: str, *, actor: str, now: datetime) -> TaskOut:
+    task, instance = _locked_open_task(session, task_id)
+    if task.assignee is not None:
+        execution.record(session, ctx, instance.id, EventKind.TASK_UNCLAIMED, actor=actor, now=now,
+                         payload={"task_id": task.id, "bpmn_id": task.bpmn_id, "previous": task.assignee})
+        task.assignee = None
+    session.flush()
+    return TaskOut.from_model(task)
+
+
+def complete(session: Session, ctx: EngineContext, task_id: str, data: dict[str, Any], *, actor: str,
+             now: datetime) -> TaskOut:
+    """Validate, then complete under the instance lock; 409 only if the task is no longer open."""
+    task, instance = _locked_open_task(session, task_id)
+    if task.assignee and task.assignee != actor:
+        raise TaskClaimedByOther(f"{task.bpmn_id} is claimed by {task.assignee}", assignee=task.assignee)
+    schema = form_schema(session, task)
+    if schema is not None:
+        validate_form(schema, data)
+    loaded = execution.load(session, ctx, instance)
+    result_variable = (task.properties or {}).get("resultVariable")
+    task_data = {result_variable: dict(data)} if result_variable else dict(data)
+    result = runtime.complete_user_task(loaded.workflow, task.spiff_task_id, task_data, now)
+    task.status, task.completed_at, task.completed_by = HumanTaskStatus.COMPLETED, now, actor
+    execution.record(session, ctx, instance.id, EventKind.TASK_COMPLETED, actor=actor, now=now,
+                     payload={"task_id": task.id, "bpmn_id": task.bpmn_id, "data": data})
+    execution.persist(session, ctx, loaded, result, actor=actor, now=now)
+    return TaskOut.from_model(task)

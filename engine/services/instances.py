@@ -1,0 +1,111 @@
+"""Start process instances, read them, and repair them (suspend, resume, terminate)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.bpmn import runtime
+from engine.bpmn.serialization import SERIALIZER_VERSION, dump_workflow
+from engine.dto import InstanceOut
+from engine.errors import InstanceNotFound, InstanceNotRunning, InvalidInput
+from engine.models import EventKind, HumanTask, HumanTaskStatus, InstanceStatus, ProcessInstance, Timer, TimerStatus
+from engine.services import execution
+from engine.services.context import EngineContext
+from engine.services.deployments import latest_definition
+
+
+def start(session: Session, ctx: EngineContext, key: str, variables: dict[str, Any], *, actor: str, now: datetime,
+          business_key: str | None = None) -> InstanceOut:
+    if not isinstance(variables, dict):
+        raise InvalidInput("variables must be a JSON object")
+    definition = latest_definition(session, key)
+    assert definition is not None
+    parsed = ctx.specs.get(definition)
+    workflow = runtime.new_workflow(parsed, variables, now)
+    instance = ProcessInstance(
+        id=str(uuid.uuid4()),
+        definition_id=definition.id,
+        process_key=definition.process_key,
+        business_key=business_key,
+        status=InstanceStatus.RUNNING,
+        state_json=dump_workflow(workflow),
+        serializer_version=SERIALIZER_VERSION,
+        started_at=now,
+        started_by=actor,
+        updated_at=now,
+    )
+    session.add(instance)
+    session.flush()
+    execution.record(session, ctx, instance.id, EventKind.INSTANCE_STARTED, actor=actor, now=now,
+                     payload={"key": key, "version": definition.version, "definition_id": definition.id,
+                              "business_key": business_key, "variables": variables})
+    loaded = execution.Loaded(instance, definition, parsed, workflow)
+    result = runtime.advance(workflow, now)
+    execution.persist(session, ctx, loaded, result, actor=actor, now=now)
+    return InstanceOut.from_model(instance, runtime.workflow_data(workflow))
+
+
+def get_instance(session: Session, instance_id: str) -> ProcessInstance:
+    instance = session.get(ProcessInstance, instance_id)
+    if instance is None:
+        raise InstanceNotFound(f"no process instance {instance_id}")
+    return instance
+
+
+def describe(session: Session, ctx: EngineContext, instance_id: str) -> InstanceOut:
+    instance = get_instance(session, instance_id)
+    loaded = execution.load(session, ctx, instance)
+    return InstanceOut.from_model(instance, runtime.workflow_data(loaded.workflow))
+
+
+def list_instances(session: Session, *, key: str | None = None, status: str | None = None,
+                   business_key: str | None = None, offset: int = 0, limit: int = 50) -> list[InstanceOut]:
+    query = select(ProcessInstance).order_by(ProcessInstance.started_at.desc(), ProcessInstance.id)
+    if key:
+        query = query.where(ProcessInstance.process_key == key)
+    if status:
+        query = query.where(ProcessInstance.status == status)
+    if business_key:
+        query = query.where(ProcessInstance.business_key == business_key)
+    rows = session.scalars(query.offset(offset).limit(limit)).all()
+    return [InstanceOut.from_model(i) for i in rows]
+
+
+def set_suspended(session: Session, ctx: EngineContext, instance_id: str, suspended: bool, *, actor: str,
+                  now: datetime, reason: str) -> InstanceOut:
+    instance = execution.lock_instance(session, instance_id)
+    wanted_from = InstanceStatus.RUNNING if suspended else InstanceStatus.SUSPENDED
+    if instance.status != wanted_from:
+        raise InstanceNotRunning(f"instance {instance_id} is {instance.status}")
+    instance.status = InstanceStatus.SUSPENDED if suspended else InstanceStatus.RUNNING
+    instance.updated_at = now
+    kind = EventKind.INSTANCE_SUSPENDED if suspended else EventKind.INSTANCE_RESUMED
+    execution.record(session, ctx, instance.id, kind, actor=actor, now=now, payload={"reason": reason})
+    session.flush()
+    return InstanceOut.from_model(instance)
+
+
+def terminate(session: Session, ctx: EngineContext, instance_id: str, *, actor: str, now: datetime,
+              reason: str) -> InstanceOut:
+    instance = execution.lock_instance(session, instance_id)
+    if instance.status in (InstanceStatus.COMPLETED, InstanceStatus.TERMINATED):
+        raise InstanceNotRunning(f"instance {instance_id} is already {instance.status}")
+    loaded = execution.load(session, ctx, instance)
+    runtime.cancel(loaded.workflow, now)
+    for task in session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                        HumanTask.status == HumanTaskStatus.OPEN)):
+        task.status, task.completed_at = HumanTaskStatus.CANCELLED, now
+    for timer in session.scalars(select(Timer).where(Timer.instance_id == instance.id,
+                                                     Timer.status == TimerStatus.WAITING)):
+        timer.status = TimerStatus.CANCELLED
+    instance.status, instance.ended_at, instance.updated_at = InstanceStatus.TERMINATED, now, now
+    instance.state_json = dump_workflow(loaded.workflow)
+    execution.record(session, ctx, instance.id, EventKind.INSTANCE_TERMINATED, actor=actor, now=now,
+                     payload={"reason": reason})
+    session.flush()
+    return InstanceOut.from_model(instance)

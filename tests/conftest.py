@@ -1,0 +1,99 @@
+"""Shared fixtures: settings, app, client, clock, session and a `deploy` factory (STYLE.md §8)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from engine import create_app
+from engine.app_state import AppState
+from engine.clock import SimulatedClock
+from engine.config import Settings, load_settings
+from engine.db import Base
+from engine.dto import DefinitionOut
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+HMAC_KEY = "test-audit-key-0123456789abcdef"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return load_settings(
+        ROOT / "config.toml",
+        environ={},
+        overrides={
+            "database": {"url": f"sqlite:///{tmp_path}/engine.sqlite3", "sqlite_synchronous": "NORMAL"},
+            "paths": {"processes": str(ROOT / "processes"), "forms": str(ROOT / "forms"),
+                      "var": str(tmp_path / "var")},
+            "audit": {"hmac_key": HMAC_KEY},
+            "scheduler": {"enabled": False},
+            "workers": {"enabled": False},
+        },
+    )
+
+
+@pytest.fixture
+def clock() -> SimulatedClock:
+    return SimulatedClock(datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc))
+
+
+@pytest.fixture
+def app(settings: Settings, clock: SimulatedClock) -> Iterator[Flask]:
+    app = create_app(settings, clock=clock)
+    Base.metadata.create_all(engine_state(app).db_engine)
+    yield app
+    engine_state(app).db_engine.dispose()
+
+
+def engine_state(app: Flask) -> AppState:
+    return app.extensions["engine"]
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def session(app: Flask) -> Iterator[Session]:
+    with engine_state(app).sessions() as session:
+        yield session
+
+
+@pytest.fixture
+def deploy(app: Flask) -> Callable[..., DefinitionOut]:
+    """deploy("sample_review") or deploy(path) -> DefinitionOut, through the service layer."""
+    from engine.services import deployments
+    from engine.services.commands import run_command
+
+    state = engine_state(app)
+
+    def _deploy(name_or_path: str | Path) -> DefinitionOut:
+        path = Path(name_or_path)
+        if not path.suffix:
+            path = ROOT / "processes" / f"{name_or_path}.bpmn"
+        return run_command(state.sessions, lambda s: deployments.deploy_path(
+            s, state.ctx, path, actor="designer", now=state.clock.now()))
+
+    return _deploy
+
+
+def postgres_url() -> str:
+    return os.environ.get("APPROVALS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+def forms_copy(tmp_path: Path) -> Path:
+    """A private copy of forms/ for tests that change form files."""
+    target = tmp_path / "forms"
+    shutil.copytree(ROOT / "forms", target)
+    return target
