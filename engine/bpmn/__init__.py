@@ -1,0 +1,1 @@
+"""SpiffWorkflow adapters: the only package that imports SpiffWorkflow or lxml."""
