@@ -21,7 +21,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine.bpmn.now import engine_now
 from engine.bpmn.parsing import ParsedProcess
 from engine.bpmn.script_env import make_script_engine
-from engine.errors import ScriptFailed, TaskAlreadyCompleted, TaskNotFound
+from engine.errors import SandboxViolation, ScriptFailed, TaskAlreadyCompleted, TaskNotFound
 
 T = TypeVar("T")
 
@@ -57,6 +57,10 @@ def _spiff_errors() -> Iterator[None]:
         bpmn_id = getattr(getattr(task, "task_spec", None), "bpmn_id", None)
         line = getattr(exc, "line_number", None) or None
         detail = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+        # Spiff wraps our SandboxViolation without keeping it as an attribute: surface its message.
+        inner = exc.__cause__ or exc.__context__
+        if isinstance(inner, SandboxViolation):
+            detail = f"{detail}: {inner.detail}"
         raise ScriptFailed(f"{bpmn_id or 'process'}: {detail}", bpmn_id=bpmn_id, line=line) from exc
 
 
