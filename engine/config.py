@@ -63,8 +63,16 @@ class WorkerSettings:
 
 @dataclass(frozen=True)
 class SecuritySettings:
-    dev_identity: bool = True
+    # Development only: trust an X-Actor header as the acting user, with every role (DESIGN.md §6).
+    dev_identity: bool = False
+    # Signs session cookies; set it from the environment. Empty: `var/secret.key` is created once (0600).
     secret_key: str = ""
+    session_idle_minutes: int = 30
+    max_failed_logins: int = 5
+    lockout_minutes: int = 30
+    token_days: int = 90
+    password_min_length: int = 10
+    cookie_secure: bool = False
 
 
 @dataclass(frozen=True)

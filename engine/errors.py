@@ -184,6 +184,26 @@ class Unauthenticated(EngineError):
     status = 401
 
 
+class UserNotFound(NotFound):
+    """User not found"""
+
+
+class TokenNotFound(NotFound):
+    """API token not found"""
+
+
+class UserExists(Conflict):
+    """User already exists"""
+
+
+class WeakPassword(InvalidInput):
+    """Password does not meet the policy"""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("；".join(problems), problems=problems)
+        self.problems = problems
+
+
 class ConfigError(EngineError):
     """Invalid configuration"""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import create_app
@@ -85,6 +87,59 @@ def deploy(app: Flask) -> Callable[..., DefinitionOut]:
             s, state.ctx, path, actor="designer", now=state.clock.now()))
 
     return _deploy
+
+
+TEST_PASSWORD = "Test-Passw0rd-9"
+
+
+@functools.cache
+def _test_password_hash() -> str:
+    from engine.auth.passwords import hash_password
+
+    return hash_password(TEST_PASSWORD)  # argon2 is slow on purpose: hash once per test session
+
+
+class Auth:
+    """Test accounts and bearer tokens: `auth.headers("li.nrp", "clerk", departments=["nrp"])`.
+
+    The first call for a username creates the user (password TEST_PASSWORD) and a token; later calls reuse both.
+    """
+
+    def __init__(self, app: Flask) -> None:
+        self.state = engine_state(app)
+        self._tokens: dict[str, str] = {}
+
+    def user(self, username: str, *roles: str, departments: tuple[str, ...] | list[str] = ()) -> None:
+        from engine.models import User, UserDepartment
+
+        now = self.state.clock.now()
+        with self.state.sessions.begin() as session:
+            if session.scalar(select(User.id).where(User.username == username)) is not None:
+                return
+            user = User(username=username, display_name=username, password_hash=_test_password_hash(),
+                        roles=sorted(roles), failed_logins=0, session_epoch=0, created_at=now,
+                        created_by="test", password_changed_at=now)
+            user.memberships = [UserDepartment(department=d) for d in departments]
+            session.add(user)
+
+    def token(self, username: str, *roles: str, departments: tuple[str, ...] | list[str] = ()) -> str:
+        from engine.auth import tokens
+        from engine.services.commands import run_command
+
+        if username not in self._tokens:
+            self.user(username, *roles, departments=departments)
+            issued = run_command(self.state.sessions, lambda s: tokens.issue(
+                s, self.state.ctx, username, name="test", days=30, actor="test", now=self.state.clock.now()))
+            self._tokens[username] = issued.secret
+        return self._tokens[username]
+
+    def headers(self, username: str, *roles: str, departments: tuple[str, ...] | list[str] = ()) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(username, *roles, departments=departments)}"}
+
+
+@pytest.fixture
+def auth(app: Flask) -> Auth:
+    return Auth(app)
 
 
 def postgres_url() -> str:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask import Flask
 
-from engine.api import definitions, history, instances, problems, session, tasks
+from engine.api import access, definitions, history, instances, problems, session, tasks
 
 
 def init_app(app: Flask) -> None:
     session.init_app(app)
+    access.init_app(app)
     problems.init_app(app)
     for module in (definitions, instances, tasks, history):
         app.register_blueprint(module.bp)

@@ -7,11 +7,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g
 from sqlalchemy.orm import Session
 
 from engine.app_state import AppState
-from engine.errors import Busy, Unauthenticated
+from engine.errors import Busy
 from engine.services.commands import ATTEMPTS, is_retryable
 from engine.services.context import EngineContext
 
@@ -43,11 +43,10 @@ def close_session(_exc: BaseException | None = None) -> None:
 
 
 def actor() -> str:
-    """Until accounts exist, the dev identity comes from the X-Actor header (DESIGN.md §6)."""
-    name = request.headers.get("X-Actor", "").strip()
-    if state().settings.security.dev_identity and name:
-        return name[:100]
-    raise Unauthenticated("send an X-Actor header (dev identity) to act")
+    """The signed-in caller's username (bearer token, or X-Actor in dev identity mode): see engine/api/access.py."""
+    from engine.api.access import current_principal
+
+    return current_principal().username
 
 
 def unit_of_work(view: F) -> F:

@@ -1,13 +1,19 @@
 """ORM tables only: no business logic, no SpiffWorkflow imports. Importing this registers every table."""
 
+from engine.models.account import ApiToken, LoginAttempt, User, UserDepartment
 from engine.models.chain_head import ChainHead
 from engine.models.definition import ProcessDefinition
 from engine.models.human_task import HumanTask, HumanTaskStatus
 from engine.models.instance import InstanceStatus, ProcessInstance
 from engine.models.instance_event import EventKind, InstanceEvent
+from engine.models.task_draft import TaskDraft
 from engine.models.timer import Timer, TimerStatus
 
 __all__ = [
+    "ApiToken",
+    "LoginAttempt",
+    "User",
+    "UserDepartment",
     "ChainHead",
     "EventKind",
     "HumanTask",
@@ -16,6 +22,7 @@ __all__ = [
     "InstanceStatus",
     "ProcessDefinition",
     "ProcessInstance",
+    "TaskDraft",
     "Timer",
     "TimerStatus",
 ]

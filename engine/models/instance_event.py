@@ -41,6 +41,19 @@ class EventKind(enum.StrEnum):
     JOB_FAILED = "job:failed"
     JOB_RETRIED = "job:retried"
     JOB_BPMN_ERROR = "job:bpmn_error"
+    TASK_DRAFT_SAVED = "task:draft_saved"
+    # System chain: sign-ins and account administration (等保 2.0 login and admin-action log).
+    AUTH_LOGIN = "auth:login"
+    AUTH_LOGIN_FAILED = "auth:login_failed"
+    AUTH_LOCKED = "auth:locked"
+    AUTH_LOGOUT = "auth:logout"
+    USER_CREATED = "user:created"
+    USER_DISABLED = "user:disabled"
+    USER_ENABLED = "user:enabled"
+    USER_UNLOCKED = "user:unlocked"
+    USER_PASSWORD_CHANGED = "user:password_changed"
+    TOKEN_ISSUED = "token:issued"
+    TOKEN_REVOKED = "token:revoked"
 
 
 class InstanceEvent(Base):

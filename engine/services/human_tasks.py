@@ -8,10 +8,19 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.auth.policy import TaskScope
 from engine.bpmn import runtime
 from engine.dto import TaskOut
-from engine.errors import InstanceNotRunning, TaskAlreadyCompleted, TaskClaimedByOther, TaskNotFound
-from engine.models import EventKind, HumanTask, HumanTaskStatus, InstanceStatus, ProcessDefinition, ProcessInstance
+from engine.errors import InstanceNotRunning, InvalidInput, TaskAlreadyCompleted, TaskClaimedByOther, TaskNotFound
+from engine.models import (
+    EventKind,
+    HumanTask,
+    HumanTaskStatus,
+    InstanceStatus,
+    ProcessDefinition,
+    ProcessInstance,
+    TaskDraft,
+)
 from engine.services import execution
 from engine.services.context import EngineContext
 from engine.services.forms import validate_form
@@ -21,7 +30,7 @@ MAX_PAGE = 200
 
 def list_tasks(session: Session, *, status: str | None = HumanTaskStatus.OPEN, candidate_group: str | None = None,
                assignee: str | None = None, instance_id: str | None = None, offset: int = 0,
-               limit: int = 50) -> list[TaskOut]:
+               limit: int = 50, scope: TaskScope | None = None) -> list[TaskOut]:
     query = select(HumanTask).order_by(HumanTask.created_at, HumanTask.id)
     if status:
         query = query.where(HumanTask.status == status)
@@ -33,6 +42,8 @@ def list_tasks(session: Session, *, status: str | None = HumanTaskStatus.OPEN, c
     if candidate_group:
         # candidate_groups is a small JSON list; filtering in Python keeps the query portable.
         rows = [r for r in rows if candidate_group in (r.candidate_groups or [])]
+    if scope is not None:
+        rows = [r for r in rows if scope.admits(r.candidate_groups or [], r.assignee)]
     rows = rows[offset: offset + min(limit, MAX_PAGE)]
     return [TaskOut.from_model(r) for r in rows]
 
@@ -109,3 +120,41 @@ def complete(session: Session, ctx: EngineContext, task_id: str, data: dict[str,
                      payload={"task_id": task.id, "bpmn_id": task.bpmn_id, "data": data})
     execution.persist(session, ctx, loaded, result, actor=actor, now=now)
     return TaskOut.from_model(task)
+
+
+def transfer(session: Session, ctx: EngineContext, task_id: str, to_user: str, *, actor: str, now: datetime,
+             reason: str = "") -> TaskOut:
+    """转办: hand an open task to a colleague (the caller checks that `to_user` may work it)."""
+    task, instance = _locked_open_task(session, task_id)
+    if not to_user:
+        raise InvalidInput("name the colleague to transfer the task to")
+    if task.assignee == to_user:
+        raise InvalidInput(f"{task.bpmn_id} is already assigned to {to_user}")
+    execution.record(session, ctx, instance.id, EventKind.TASK_TRANSFERRED, actor=actor, now=now,
+                     payload={"task_id": task.id, "bpmn_id": task.bpmn_id, "from": task.assignee, "to": to_user,
+                              "reason": reason})
+    task.assignee = to_user
+    session.flush()
+    return TaskOut.from_model(task)
+
+
+def save_draft(session: Session, ctx: EngineContext, task_id: str, data: dict[str, Any], *, actor: str,
+               now: datetime) -> None:
+    """Keep unfinished form data for an open task (not validated; recorded in history, not fed to replay)."""
+    if not isinstance(data, dict):
+        raise InvalidInput("draft data must be a JSON object")
+    task, instance = _locked_open_task(session, task_id)
+    if task.assignee and task.assignee != actor:
+        raise TaskClaimedByOther(f"{task.bpmn_id} is claimed by {task.assignee}", assignee=task.assignee)
+    draft = session.get(TaskDraft, task.id)
+    if draft is None:
+        session.add(TaskDraft(task_id=task.id, data=dict(data), saved_by=actor, saved_at=now))
+    else:
+        draft.data, draft.saved_by, draft.saved_at = dict(data), actor, now
+    execution.record(session, ctx, instance.id, EventKind.TASK_DRAFT_SAVED, actor=actor, now=now,
+                     payload={"task_id": task.id, "bpmn_id": task.bpmn_id, "data": data})
+    session.flush()
+
+
+def get_draft(session: Session, task_id: str) -> TaskDraft | None:
+    return session.get(TaskDraft, task_id)

@@ -64,8 +64,12 @@ def describe(session: Session, ctx: EngineContext, instance_id: str) -> Instance
 
 
 def list_instances(session: Session, *, key: str | None = None, status: str | None = None,
-                   business_key: str | None = None, offset: int = 0, limit: int = 50) -> list[InstanceOut]:
+                   business_key: str | None = None, offset: int = 0, limit: int = 50,
+                   only_ids: set[str] | None = None) -> list[InstanceOut]:
+    """`only_ids` (when not None) restricts the list to those instances: the caller's visibility scope."""
     query = select(ProcessInstance).order_by(ProcessInstance.started_at.desc(), ProcessInstance.id)
+    if only_ids is not None:
+        query = query.where(ProcessInstance.id.in_(only_ids))
     if key:
         query = query.where(ProcessInstance.process_key == key)
     if status:

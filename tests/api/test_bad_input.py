@@ -10,9 +10,16 @@ from flask.testing import FlaskClient
 
 from engine.config import load_settings
 from engine.errors import ConfigError
-from tests.conftest import ROOT
+from tests.conftest import ROOT, Auth
 
 SAMPLE = (ROOT / "processes" / "sample_review.bpmn").read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def client(client: FlaskClient, auth: Auth) -> FlaskClient:
+    """Every request in this module comes from a designer (deploys, reads definitions)."""
+    client.environ_base["HTTP_AUTHORIZATION"] = auth.headers("designer", "designer")["Authorization"]
+    return client
 
 
 def _upload(client: FlaskClient, text: str | bytes, name: str = "bad.bpmn"):
@@ -20,7 +27,7 @@ def _upload(client: FlaskClient, text: str | bytes, name: str = "bad.bpmn"):
 
     data = text.encode() if isinstance(text, str) else text
     return client.post("/api/process-definitions", data={"file": (BytesIO(data), name)},
-                       headers={"X-Actor": "designer"}, content_type="multipart/form-data")
+                       content_type="multipart/form-data")
 
 
 def _nothing_deployed(client: FlaskClient) -> None:

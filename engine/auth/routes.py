@@ -1,0 +1,88 @@
+"""Which roles may call which route: one table for the JSON API and the web pages (DESIGN.md §3.7).
+
+Keys are Flask URL rules exactly as registered (`/api/tasks/<task_id>`); prefix rules cover route families
+built elsewhere (external tasks, incidents, the auditor pages). A route with no rule is refused for everyone
+(fail closed), and tests/auth/test_role_routes.py fails when a registered route has no rule here.
+Object-level scoping (which department's task, whose project) is engine/auth/policy.py's job.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from engine.auth.roles import Role
+
+
+class Access(enum.Enum):
+    PUBLIC = "public"        # no sign-in needed
+    SIGNED_IN = "signed-in"  # any signed-in user
+
+
+Allowed = frozenset[Role] | Access
+
+D, C, L, AU, AD, AP, W = (Role.DESIGNER, Role.CLERK, Role.LEADER, Role.AUDITOR, Role.ADMIN, Role.APPLICANT,
+                          Role.WORKER)
+CASE_READERS = frozenset({C, L, AU, AD, AP})  # projects: scoped by policy
+TASK_READERS = frozenset({C, L, AU, AD})      # tasks: scoped by policy
+CATALOG_READERS = frozenset({D, C, L, AU, AD, AP})
+
+RULES: dict[str, dict[str, Allowed]] = {
+    # JSON API
+    "/api/health": {"GET": Access.PUBLIC},
+    "/api/openapi.json": {"GET": Access.PUBLIC},
+    "/api/process-definitions": {"GET": CATALOG_READERS, "POST": frozenset({D})},
+    "/api/process-definitions/<int:definition_id>": {"GET": CATALOG_READERS},
+    "/api/process-definitions/key/<key>/start": {"POST": frozenset({C, AP})},
+    "/api/process-instances": {"GET": CASE_READERS},
+    "/api/process-instances/<instance_id>": {"GET": CASE_READERS},
+    "/api/process-instances/<instance_id>/suspend": {"POST": frozenset({AD})},
+    "/api/process-instances/<instance_id>/resume": {"POST": frozenset({AD})},
+    "/api/process-instances/<instance_id>/terminate": {"POST": frozenset({AD})},
+    "/api/tasks": {"GET": TASK_READERS},
+    "/api/tasks/<task_id>": {"GET": TASK_READERS},
+    "/api/tasks/<task_id>/claim": {"POST": frozenset({C})},
+    "/api/tasks/<task_id>/unclaim": {"POST": frozenset({C})},
+    "/api/tasks/<task_id>/complete": {"POST": frozenset({C})},
+    "/api/tasks/<task_id>/transfer": {"POST": frozenset({C, L})},
+    "/api/history/process-instances/<instance_id>/events": {"GET": CASE_READERS},
+    # Web pages
+    "/static/<path:filename>": {"GET": Access.PUBLIC},
+    "/login": {"GET": Access.PUBLIC, "POST": Access.PUBLIC},
+    "/logout": {"POST": Access.SIGNED_IN},
+    "/lang/<code>": {"GET": Access.PUBLIC},
+    "/": {"GET": Access.SIGNED_IN},
+    "/inbox": {"GET": TASK_READERS},
+    "/tasks/<task_id>": {"GET": TASK_READERS},
+    "/tasks/<task_id>/claim": {"POST": frozenset({C})},
+    "/tasks/<task_id>/unclaim": {"POST": frozenset({C})},
+    "/tasks/<task_id>/complete": {"POST": frozenset({C})},
+    "/tasks/<task_id>/draft": {"POST": frozenset({C})},
+    "/tasks/<task_id>/transfer": {"POST": frozenset({C, L})},
+    "/projects": {"GET": CASE_READERS},
+    "/projects/<instance_id>": {"GET": CASE_READERS},
+    "/projects/<instance_id>/suspend": {"POST": frozenset({AD})},
+    "/projects/<instance_id>/resume": {"POST": frozenset({AD})},
+    "/projects/<instance_id>/terminate": {"POST": frozenset({AD})},
+    "/dashboard": {"GET": frozenset({L, AU, AD})},
+    "/definitions": {"GET": frozenset({D, AU, AD})},
+}
+
+# Route families owned by other modules: every rule under the prefix gets these methods' roles.
+PREFIX_RULES: list[tuple[str, dict[str, Allowed]]] = [
+    ("/api/external-tasks", {"GET": frozenset({W}), "POST": frozenset({W})}),
+    ("/api/incidents", {"GET": frozenset({AU, AD}), "POST": frozenset({AD})}),
+    ("/audit", {"GET": frozenset({AU, AD}), "POST": frozenset({AU, AD})}),
+]
+
+
+def allowed(rule: str, method: str) -> Allowed | None:
+    """The roles allowed to call `method` on the URL rule, or None when nothing allows it (refuse)."""
+    method = "GET" if method in ("HEAD", "OPTIONS") else method
+    methods = RULES.get(rule)
+    if methods is None:
+        for prefix, prefix_methods in PREFIX_RULES:
+            if rule == prefix or rule.startswith(prefix + "/"):
+                methods = prefix_methods
+                break
+    return (methods or {}).get(method)
+
