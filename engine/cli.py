@@ -276,3 +276,9 @@ def audit_verify(state: CliState) -> None:
             click.echo(f"FAIL {problem}", err=True)
         sys.exit(1)
     click.echo("all history chains verify")
+
+
+# Auditors' commands (diagram, replay, report) live in their own module.
+from engine.cli_audit import register as _register_audit_commands  # noqa: E402
+
+_register_audit_commands(main)

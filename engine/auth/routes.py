@@ -45,6 +45,9 @@ RULES: dict[str, dict[str, Allowed]] = {
     "/api/tasks/<task_id>/complete": {"POST": frozenset({C})},
     "/api/tasks/<task_id>/transfer": {"POST": frozenset({C, L})},
     "/api/history/process-instances/<instance_id>/events": {"GET": CASE_READERS},
+    # Auditors' views (issue 10): diagrams for whoever may see the case; replay, verification, reports.
+    "/api/process-definitions/<int:definition_id>/diagram.svg": {"GET": CATALOG_READERS},
+    "/api/process-instances/<instance_id>/diagram.svg": {"GET": CASE_READERS},
     # Web pages
     "/static/<path:filename>": {"GET": Access.PUBLIC},
     "/login": {"GET": Access.PUBLIC, "POST": Access.PUBLIC},
