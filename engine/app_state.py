@@ -44,10 +44,16 @@ def audit_key(settings: Settings) -> bytes:
 
 def build_state(settings: Settings, clock: Clock | None = None) -> AppState:
     db_engine = make_db_engine(settings)
+    sessions = make_session_factory(db_engine)
+    if clock is None:
+        # Simulated time lives in the database so that server, scheduler and workers share it.
+        from engine.db_clock import DatabaseClock
+
+        clock = DatabaseClock(sessions) if settings.clock.mode == "simulated" else SystemClock()
     return AppState(
         settings=settings,
         db_engine=db_engine,
-        sessions=make_session_factory(db_engine),
-        clock=clock or SystemClock(),
+        sessions=sessions,
+        clock=clock,
         ctx=EngineContext(settings=settings, hmac_key=audit_key(settings)),
     )

@@ -13,6 +13,15 @@ Starter = Callable[[AppState], Callable[[], None]]
 STARTERS: list[Starter] = []
 
 
+def _timer_scheduler(state: AppState) -> Callable[[], None]:
+    from engine.scheduler import start_if_enabled
+
+    return start_if_enabled(state)
+
+
+STARTERS.append(_timer_scheduler)
+
+
 def start_background(state: AppState) -> Callable[[], None]:
     stops = [starter(state) for starter in STARTERS]
 

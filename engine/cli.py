@@ -278,6 +278,12 @@ def audit_verify(state: CliState) -> None:
     click.echo("all history chains verify")
 
 
+# Time commands (calendar, clock, scheduler) live in their own module.
+from engine.cli_time import register as _register_time_commands  # noqa: E402
+
+_register_time_commands(main)
+
+
 # Auditors' commands (diagram, replay, report) live in their own module.
 from engine.cli_audit import register as _register_audit_commands  # noqa: E402
 

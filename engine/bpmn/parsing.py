@@ -13,6 +13,8 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from engine.bpmn import script_env
+from engine.bpmn.properties import element_properties
+from engine.bpmn.timers import TIMER_PARSER_CLASSES
 from engine.bpmn.xml import line_of, parse_xml
 from engine.errors import InvalidBpmn, SandboxViolation
 
@@ -24,6 +26,9 @@ HUMAN_TYPES = {"UserTask", "ManualTask"}
 
 class EngineBpmnParser(SpiffBpmnParser):
     """Our parser: Spiff's, extended in one place (custom task specs register here)."""
+
+    # Timers on the engine's clock and calendar (engine/bpmn/timers.py).
+    OVERRIDE_PARSER_CLASSES = {**SpiffBpmnParser.OVERRIDE_PARSER_CLASSES, **TIMER_PARSER_CLASSES}
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,8 @@ def _elements(spec: BpmnProcessSpec,
             node = nodes.get(bpmn_id)
             extensions = getattr(task_spec, "extensions", {}) or {}
             properties = dict(extensions.get("properties", {}) or {})
+            if node is not None:  # camunda:properties too (Camunda Modeler files); spiffworkflow wins
+                properties = {**element_properties(node), **properties}
             lane_id, _lane_name = lanes.get(bpmn_id, (None, None))
             groups_text = _camunda(node, "candidateGroups") or properties.get("candidateGroups")
             groups = tuple(g.strip() for g in groups_text.split(",") if g.strip()) if groups_text else ()

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -18,7 +18,9 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
 
+from engine.bpmn import timer_ops
 from engine.bpmn.now import engine_now
+from engine.bpmn.timers import bind_calendar  # noqa: F401  (services bind the calendar through runtime)
 from engine.bpmn.parsing import ParsedProcess
 from engine.bpmn.script_env import make_script_engine
 from engine.errors import SandboxViolation, ScriptFailed, TaskAlreadyCompleted, TaskNotFound
@@ -38,6 +40,13 @@ class WaitingTimer:
     spiff_task_id: str
     bpmn_id: str
     due_at: datetime | None
+    # Engine timer facts (engine/bpmn/timers.py); defaults describe a stock Spiff timer.
+    calendar: str = "natural"
+    provisional: bool = False
+    pausable: bool = False
+    paused_on: date | None = None
+    basis: dict[str, Any] | None = None
+    cycle: bool = False
 
 
 @dataclass
@@ -106,6 +115,12 @@ def snapshot(workflow: BpmnWorkflow, completed: list[str] | None = None) -> Step
     for t in workflow.get_tasks(state=TaskState.WAITING):
         event_definition = getattr(t.task_spec, "event_definition", None)
         if isinstance(event_definition, TimerEventDefinition):
+            engine_facts = timer_ops.facts(t)
+            if engine_facts is not None:
+                timers.append(WaitingTimer(engine_facts.spiff_task_id, engine_facts.bpmn_id, engine_facts.due_at,
+                                           engine_facts.calendar, engine_facts.provisional, engine_facts.pausable,
+                                           engine_facts.paused_on, engine_facts.basis, engine_facts.cycle))
+                continue
             timers.append(WaitingTimer(str(t.id), t.task_spec.bpmn_id, _due_at(t)))
     return StepResult(human, timers, workflow.is_completed(), list(completed or []))
 

@@ -18,6 +18,7 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
 from engine.bpmn.script_env import make_script_engine
+from engine.bpmn.timers import TIMER_CONVERTERS
 
 SERIALIZER_VERSION = VERSION
 
@@ -49,6 +50,7 @@ class StateOnlyWorkflowConverter(BpmnWorkflowConverter):
 def _make_serializer() -> BpmnWorkflowSerializer:
     config = dict(SPIFF_CONFIG)
     config[BpmnWorkflow] = StateOnlyWorkflowConverter
+    config.update(TIMER_CONVERTERS)
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
 
 

@@ -1,12 +1,15 @@
 """ORM tables only: no business logic, no SpiffWorkflow imports. Importing this registers every table."""
 
 from engine.models.account import ApiToken, LoginAttempt, User, UserDepartment
+from engine.models.calendar_year import CalendarYear
 from engine.models.chain_head import ChainHead
+from engine.models.clock_pause import ClockPause
 from engine.models.definition import ProcessDefinition
 from engine.models.human_task import HumanTask, HumanTaskStatus
 from engine.models.instance import InstanceStatus, ProcessInstance
 from engine.models.instance_event import EventKind, InstanceEvent
 from engine.models.task_draft import TaskDraft
+from engine.models.sim_clock import SimulatedTime
 from engine.models.timer import Timer, TimerStatus
 
 __all__ = [
@@ -14,7 +17,9 @@ __all__ = [
     "LoginAttempt",
     "User",
     "UserDepartment",
+    "CalendarYear",
     "ChainHead",
+    "ClockPause",
     "EventKind",
     "HumanTask",
     "HumanTaskStatus",
@@ -23,6 +28,7 @@ __all__ = [
     "ProcessDefinition",
     "ProcessInstance",
     "TaskDraft",
+    "SimulatedTime",
     "Timer",
     "TimerStatus",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index
@@ -34,6 +34,9 @@ class HumanTask(Base):
     assignee: Mapped[str | None] = mapped_column(index=True)
     status: Mapped[str]
     created_at: Mapped[datetime]
-    due_at: Mapped[datetime | None]
+    due_at: Mapped[datetime | None]  # review tasks: the committed limit (承诺时限)
+    statutory_due_at: Mapped[datetime | None]  # review tasks: the statutory limit (法定时限)
+    paused_on: Mapped[date | None]  # the instance's working-day clock is paused since (SLA frozen)
+    paused_wd: Mapped[int] = mapped_column(default=0, server_default="0")  # working days added to both limits by ended pauses
     completed_at: Mapped[datetime | None]
     completed_by: Mapped[str | None]

@@ -33,6 +33,11 @@ class EventKind(enum.StrEnum):
     TIMER_SCHEDULED = "timer:scheduled"
     TIMER_FIRED = "timer:fired"
     TIMER_CANCELLED = "timer:cancelled"
+    TIMER_RESCHEDULED = "timer:rescheduled"  # a pause ended or a loaded schedule moved the due time
+    TIMER_FIRED_EARLY = "timer:fired_early"  # flagged for review: fired before a later-loaded schedule allowed
+    # System chain: operator actions on time.
+    CALENDAR_LOADED = "calendar:loaded"
+    CLOCK_SET = "clock:set"
     CLOCK_PAUSED = "clock:paused"
     CLOCK_RESUMED = "clock:resumed"
     JOB_CREATED = "job:created"

@@ -1,11 +1,14 @@
-"""One row per waiting timer; the scheduler claims due rows by `due_at` (indexed), never by loading instances."""
+"""One row per waiting timer; the scheduler claims due rows by `due_at` (indexed), never by loading instances.
+
+The authoritative due time lives in the instance's Spiff state; this row mirrors it after every command."""
 
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index
+from sqlalchemy import ForeignKey, Index, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.db import Base
@@ -15,6 +18,7 @@ class TimerStatus(enum.StrEnum):
     WAITING = "waiting"
     FIRED = "fired"
     CANCELLED = "cancelled"
+    INCIDENT = "incident"  # firing failed; not retried by ticks until an admin acts
 
 
 class Timer(Base):
@@ -31,3 +35,8 @@ class Timer(Base):
     status: Mapped[str]
     created_at: Mapped[datetime]
     fired_at: Mapped[datetime | None]
+    # Working-day timers: whether a pauses_clock task freezes it, since when it is frozen (due_at is NULL while
+    # frozen, so ticks never scan it), and the basis its due is computed from (anchor, days, eod).
+    pausable: Mapped[bool] = mapped_column(default=False, server_default=false())
+    paused_on: Mapped[date | None]
+    basis: Mapped[dict[str, Any] | None]

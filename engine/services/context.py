@@ -10,6 +10,7 @@ from pathlib import Path
 from engine.bpmn.parsing import ParsedProcess, load_process
 from engine.config import Settings
 from engine.models import ProcessDefinition
+from engine.services.calendars import CalendarCache
 
 
 class SpecCache:
@@ -43,6 +44,7 @@ class EngineContext:
     settings: Settings
     hmac_key: bytes
     specs: SpecCache = field(default_factory=SpecCache)
+    calendars: CalendarCache = field(default_factory=CalendarCache)  # working-day calendar with loaded years
 
     @property
     def forms_dir(self) -> Path:

@@ -30,6 +30,7 @@ from engine.models import (
     TimerStatus,
 )
 from engine.services import history
+from engine.services import calendars, pauses, sla, timer_rows  # timers, calendar, SLA clocks (issue 5)
 from engine.services.context import EngineContext
 
 
@@ -57,6 +58,7 @@ def load(session: Session, ctx: EngineContext, instance: ProcessInstance) -> Loa
     assert definition is not None  # FK
     parsed = ctx.specs.get(definition)
     workflow = load_workflow(instance.state_json, parsed.spec, parsed.subprocess_specs)
+    runtime.bind_calendar(workflow, calendars.current(session, ctx))  # timers count with the loaded schedules
     return Loaded(instance, definition, parsed, workflow)
 
 
@@ -74,6 +76,7 @@ def persist(session: Session, ctx: EngineContext, loaded: Loaded, result: runtim
         record(session, ctx, instance.id, EventKind.INSTANCE_ADVANCED, actor=actor, now=now,
                payload={"elements": result.completed_elements})
     _sync_human_tasks(session, ctx, instance, parsed, result, actor=actor, now=now)
+    result = pauses.sync(session, ctx, loaded, result, actor=actor, now=now)
     _sync_timers(session, ctx, instance, workflow, result, actor=actor, now=now)
     if result.done and instance.status not in (InstanceStatus.COMPLETED, InstanceStatus.TERMINATED):
         instance.status = InstanceStatus.COMPLETED
@@ -121,6 +124,7 @@ def _sync_human_tasks(session: Session, ctx: EngineContext, instance: ProcessIns
             created_at=now,
             due_at=None,
         )
+        sla.apply_limits(row, calendars.current(session, ctx))  # review tasks: committed and statutory dues
         session.add(row)
         record(session, ctx, instance.id, EventKind.TASK_CREATED, actor=actor, now=now,
                payload={"task_id": row.id, "bpmn_id": row.bpmn_id, "candidate_groups": row.candidate_groups})
@@ -137,11 +141,19 @@ def _sync_timers(session: Session, ctx: EngineContext, instance: ProcessInstance
     waiting = {t.spiff_task_id: t for t in result.timers}
     for spiff_id, row in waiting_rows.items():
         if spiff_id in waiting:
-            row.due_at = waiting[spiff_id].due_at or row.due_at
+            timer = waiting[spiff_id]
+            if timer.cycle and row.due_at is not None and row.due_at <= now and timer.due_at != row.due_at:
+                # A cycle timer fired one period and waits for the next: the same row, a new due.
+                timer_rows.fired(session, row, now)
+                record(session, ctx, instance.id, EventKind.TIMER_FIRED, actor=actor, now=now,
+                       payload={"timer_id": row.id, "bpmn_id": row.bpmn_id, "due_at": row.due_at, "cycle": True})
+            timer_rows.mirror(row, timer)
             continue
         fired = runtime.task_state(workflow, spiff_id) == "COMPLETED"
         row.status = TimerStatus.FIRED if fired else TimerStatus.CANCELLED
         row.fired_at = now if fired else None
+        if fired:
+            timer_rows.fired(session, row, now)
         kind = EventKind.TIMER_FIRED if fired else EventKind.TIMER_CANCELLED
         payload: dict[str, Any] = {"timer_id": row.id, "bpmn_id": row.bpmn_id, "due_at": row.due_at}
         record(session, ctx, instance.id, kind, actor=actor, now=now, payload=payload)
@@ -150,6 +162,8 @@ def _sync_timers(session: Session, ctx: EngineContext, instance: ProcessInstance
             continue
         row = Timer(id=str(uuid.uuid4()), instance_id=instance.id, spiff_task_id=spiff_id, bpmn_id=timer.bpmn_id,
                     due_at=timer.due_at, status=TimerStatus.WAITING, created_at=now)
+        timer_rows.mirror(row, timer)
         session.add(row)
         record(session, ctx, instance.id, EventKind.TIMER_SCHEDULED, actor=actor, now=now,
-               payload={"timer_id": row.id, "bpmn_id": timer.bpmn_id, "due_at": timer.due_at})
+               payload={"timer_id": row.id, "bpmn_id": timer.bpmn_id, "due_at": timer.due_at,
+                        "calendar": timer.calendar, "provisional": timer.provisional})

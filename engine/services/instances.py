@@ -15,6 +15,7 @@ from engine.dto import InstanceOut
 from engine.errors import InstanceNotFound, InstanceNotRunning, InvalidInput
 from engine.models import EventKind, HumanTask, HumanTaskStatus, InstanceStatus, ProcessInstance, Timer, TimerStatus
 from engine.services import execution
+from engine.services import calendars
 from engine.services.context import EngineContext
 from engine.services.deployments import latest_definition
 
@@ -27,6 +28,7 @@ def start(session: Session, ctx: EngineContext, key: str, variables: dict[str, A
     assert definition is not None
     parsed = ctx.specs.get(definition)
     workflow = runtime.new_workflow(parsed, variables, now)
+    runtime.bind_calendar(workflow, calendars.current(session, ctx))  # timers count with the loaded schedules
     instance = ProcessInstance(
         id=str(uuid.uuid4()),
         definition_id=definition.id,
