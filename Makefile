@@ -17,6 +17,7 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/approvals db upgrade
 	$(BIN)/approvals deploy
+	$(BIN)/approvals users demo
 	$(BIN)/approvals serve
 
 test: $(STAMP)

@@ -18,7 +18,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["engine"] = state or build_state(settings, clock)
 
-    from engine import api
+    from engine import api, web
 
     api.init_app(app)
+    web.init_app(app)
     return app

@@ -288,3 +288,9 @@ _register_time_commands(main)
 from engine.cli_audit import register as _register_audit_commands  # noqa: E402
 
 _register_audit_commands(main)
+
+
+# Account commands (users, tokens, demo accounts) live in their own module.
+from engine.cli_users import register as _register_user_commands  # noqa: E402
+
+_register_user_commands(main)

@@ -49,7 +49,7 @@ RULES: dict[str, dict[str, Allowed]] = {
     "/api/process-definitions/<int:definition_id>/diagram.svg": {"GET": CATALOG_READERS},
     "/api/process-instances/<instance_id>/diagram.svg": {"GET": CASE_READERS},
     # Web pages
-    "/static/<path:filename>": {"GET": Access.PUBLIC},
+    "/web-static/<path:filename>": {"GET": Access.PUBLIC},
     "/login": {"GET": Access.PUBLIC, "POST": Access.PUBLIC},
     "/logout": {"POST": Access.SIGNED_IN},
     "/lang/<code>": {"GET": Access.PUBLIC},
@@ -63,6 +63,7 @@ RULES: dict[str, dict[str, Allowed]] = {
     "/tasks/<task_id>/transfer": {"POST": frozenset({C, L})},
     "/projects": {"GET": CASE_READERS},
     "/projects/<instance_id>": {"GET": CASE_READERS},
+    "/projects/<instance_id>/diagram.svg": {"GET": CASE_READERS},
     "/projects/<instance_id>/suspend": {"POST": frozenset({AD})},
     "/projects/<instance_id>/resume": {"POST": frozenset({AD})},
     "/projects/<instance_id>/terminate": {"POST": frozenset({AD})},
