@@ -109,14 +109,15 @@ class Auth:
         self.state = engine_state(app)
         self._tokens: dict[str, str] = {}
 
-    def user(self, username: str, *roles: str, departments: tuple[str, ...] | list[str] = ()) -> None:
+    def user(self, username: str, *roles: str, departments: tuple[str, ...] | list[str] = (),
+             display_name: str | None = None) -> None:
         from engine.models import User, UserDepartment
 
         now = self.state.clock.now()
         with self.state.sessions.begin() as session:
             if session.scalar(select(User.id).where(User.username == username)) is not None:
                 return
-            user = User(username=username, display_name=username, password_hash=_test_password_hash(),
+            user = User(username=username, display_name=display_name or username, password_hash=_test_password_hash(),
                         roles=sorted(roles), failed_logins=0, session_epoch=0, created_at=now,
                         created_by="test", password_changed_at=now)
             user.memberships = [UserDepartment(department=d) for d in departments]

@@ -1,22 +1,21 @@
 """A clerk's inbox: open tasks in the caller's scope with their project, deadline and traffic light.
 
-The light follows DESIGN.md §4: yellow when the remaining working days are ≤ max(1, 20% of the committed
-limit), red when the committed due time has passed. When the task row itself carries a light or remaining
-days (the timer service may provide them), those win.
+Deadlines and lights come from engine/services/sla.py (review tasks with `limit_committed_wd`); other tasks
+have no light.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.auth.policy import TaskScope
-from engine.calendar import SHANGHAI, WorkCalendar
+from engine.calendar import WorkCalendar
 from engine.models import HumanTask, HumanTaskStatus, ProcessInstance
+from engine.services import sla as sla_clock
 from engine.services.projects import ProjectSummary, summaries
 
 VIEWS = ("all", "mine", "unclaimed")
@@ -33,22 +32,10 @@ class Sla:
 
 
 def sla(task: HumanTask, now: datetime, calendar: WorkCalendar) -> Sla:
-    due = task.due_at
-    paused = getattr(task, "paused_on", None) is not None
-    given_light: Any = getattr(task, "light", None)
-    given_remaining: Any = getattr(task, "remaining_wd", None)
-    if given_light is not None or due is None:
-        return Sla(due, given_remaining, given_light, paused)
-    today, due_day = now.astimezone(SHANGHAI).date(), due.astimezone(SHANGHAI).date()
-    if now > due:
-        return Sla(due, -calendar.working_days_between(due_day, today), "red", paused)
-    remaining = calendar.working_days_between(today, due_day)
-    limit = (task.properties or {}).get("limit_committed_wd")
-    try:
-        threshold = max(1.0, 0.2 * float(limit)) if limit is not None else 1.0
-    except (TypeError, ValueError):
-        threshold = 1.0
-    return Sla(due, remaining, "yellow" if remaining <= threshold else "green", paused)
+    view = sla_clock.view(task, now, calendar)
+    if view is None:
+        return Sla(task.due_at, None, None, task.paused_on is not None)
+    return Sla(task.due_at, view.remaining_working_days, view.light, view.paused)
 
 
 @dataclass(frozen=True)

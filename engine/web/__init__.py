@@ -22,7 +22,6 @@ from engine.api.session import state
 from engine.auth import accounts
 from engine.auth.departments import load_departments
 from engine.auth.policy import needs_personal_data
-from engine.calendar import WorkCalendar
 from engine.config import Settings
 from engine.errors import Unauthenticated
 from engine.services.commands import run_command
@@ -95,7 +94,7 @@ def init_app(app: Flask) -> None:
         WTF_CSRF_CHECK_DEFAULT=False,  # checked in _before_page_request for pages; the API uses tokens
         WTF_CSRF_TIME_LIMIT=None,      # the token lives as long as the session, which has its idle timeout
     )
-    app.extensions["web"] = WebState(load_departments(settings.path(settings.paths.processes)), WorkCalendar())
+    app.extensions["web"] = WebState(load_departments(settings.path(settings.paths.processes)))
     csrf.init_app(app)
     identity.init_app(app)
     i18n.init_app(app)

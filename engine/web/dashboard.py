@@ -9,7 +9,7 @@ from flask import g, render_template
 from engine.api.session import get_session, now
 from engine.auth import policy
 from engine.services import deployments, supervision
-from engine.web.pages import page_blueprint, web_state
+from engine.web.pages import calendar, page_blueprint, web_state
 
 bp = page_blueprint("dashboard", __name__)
 
@@ -18,7 +18,7 @@ bp = page_blueprint("dashboard", __name__)
 def index() -> Any:
     state = web_state()
     board = supervision.dashboard(get_session(), scope=policy.task_scope(g.principal),
-                                  departments=state.departments, now=now(), calendar=state.calendar)
+                                  departments=state.departments, now=now(), calendar=calendar())
     return render_template("dashboard.html", board=board)
 
 

@@ -10,7 +10,7 @@ from engine.api.session import get_session, now
 from engine.auth import policy
 from engine.auth.roles import Role
 from engine.services import inbox as inbox_service
-from engine.web.pages import page_blueprint, web_state
+from engine.web.pages import calendar, page_blueprint, web_state
 
 bp = page_blueprint("inbox", __name__)
 
@@ -29,7 +29,7 @@ def index() -> Any:
         "light": request.args.get("light") if request.args.get("light") in inbox_service.LIGHTS else None,
         "sort": request.args.get("sort") if request.args.get("sort") in inbox_service.SORTS else "due",
     }
-    rows = inbox_service.inbox(get_session(), scope=scope, me=p.username, now=now(), calendar=web_state().calendar,
+    rows = inbox_service.inbox(get_session(), scope=scope, me=p.username, now=now(), calendar=calendar(),
                                **filters)
     return render_template("inbox.html", rows=rows, filters=filters, department_choices=choices,
                            can_work=p.has(Role.CLERK), me=p.username)

@@ -8,19 +8,25 @@ from typing import Any
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 
+from engine.api.session import ctx, get_session
 from engine.calendar import WorkCalendar
 from engine.errors import EngineError, Forbidden, Unauthenticated
+from engine.services import calendars
 from engine.web.i18n import gettext as _
 
 
 @dataclass
 class WebState:
     departments: dict[str, str]
-    calendar: WorkCalendar
 
 
 def web_state() -> WebState:
     return current_app.extensions["web"]  # type: ignore[no-any-return]
+
+
+def calendar() -> WorkCalendar:
+    """The working-day calendar with the schedules operators loaded (engine/services/calendars.py)."""
+    return calendars.current(get_session(), ctx())
 
 
 def error_page(status: int, message: str) -> tuple[str, int]:

@@ -14,7 +14,8 @@ from engine.errors import Conflict
 from engine.models import InstanceStatus
 from engine.services import diagrams, history, instances, projects
 from engine.services.inbox import sla
-from engine.web.pages import page_blueprint, web_state
+from engine.web.opinions import opinion_rows
+from engine.web.pages import calendar, page_blueprint
 from engine.web.i18n import gettext as _
 
 bp = page_blueprint("projects", __name__)
@@ -49,11 +50,11 @@ def show(instance_id: str) -> Any:
     if p.has(Role.APPLICANT) and instance.started_by == p.username:
         g.unmasked = True  # an applicant sees their own numbers
     summary = projects.summaries(session, [instance])[0]
-    calendar = web_state().calendar
-    current = [(task, sla(task, now(), calendar)) for task in projects.open_tasks(session, instance_id)]
+    work_calendar = calendar()
+    current = [(task, sla(task, now(), work_calendar)) for task in projects.open_tasks(session, instance_id)]
     events = history.list_events(session, instance_id)
     return render_template("project.html", project=summary, instance=instance, current=current,
-                           opinions=projects.opinions(session, instance_id), events=events,
+                           opinions=opinion_rows(session, instance_id), events=events,
                            event_labels=EVENT_LABELS, is_admin=p.has(Role.ADMIN))
 
 

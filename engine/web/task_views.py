@@ -6,17 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, g, redirect, render_template, request, url_for
-from sqlalchemy.orm import Session
-
 from engine.api.session import ctx, get_session, now, unit_of_work
 from engine.auth import accounts, policy
 from engine.auth.roles import Principal
 from engine.errors import Conflict, FormInvalid, Forbidden, InvalidInput
-from engine.models import HumanTask, HumanTaskStatus, ProcessDefinition, ProcessInstance
+from engine.models import HumanTask, HumanTaskStatus, ProcessInstance
 from engine.services import human_tasks, projects
 from engine.services.inbox import sla
 from engine.web import form_fields
-from engine.web.pages import page_blueprint, web_state
+from engine.web.opinions import opinion_rows
+from engine.web.pages import calendar, page_blueprint
 from engine.web.i18n import gettext as _
 
 bp = page_blueprint("task_pages", __name__)
@@ -30,23 +29,6 @@ def _visible_task(task_id: str, *, work: bool = False) -> HumanTask:
     return task
 
 
-def _opinion_rows(session: Session, task: HumanTask) -> list[dict[str, Any]]:
-    instance = session.get(ProcessInstance, task.instance_id)
-    definition = session.get(ProcessDefinition, instance.definition_id) if instance else None
-    forms = definition.forms if definition else {}
-    rows = []
-    for opinion in projects.opinions(session, task.instance_id, exclude_task=task.id):
-        schema = forms.get(opinion.form_key or "", {}) or {}
-        props = schema.get("properties", {})
-        shown = []
-        for name, value in opinion.data.items():
-            prop = props.get(name, {})
-            label = (prop.get("x-labels") or {}).get(str(value), value)
-            shown.append((prop.get("title") or name, label))
-        rows.append({"opinion": opinion, "fields": shown})
-    return rows
-
-
 def render_task(task: HumanTask, *, values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
                 status: int = 200) -> Any:
     session = get_session()
@@ -58,14 +40,14 @@ def render_task(task: HumanTask, *, values: dict[str, Any] | None = None, errors
     is_open = task.status == HumanTaskStatus.OPEN
     can_work = is_open and policy.can_work_task(p, task) and task.assignee in (None, p.username)
     can_transfer = is_open and policy.can_transfer_task(p, task)
-    colleagues = accounts.colleagues(session, task.candidate_groups or [], exclude=task.assignee) if can_transfer \
-        else []
+    colleagues = [u for u in accounts.colleagues(session, task.candidate_groups or [])
+                  if u.username not in (task.assignee, p.username)] if can_transfer else []
     context = {
         "task": task, "project": project, "instance": instance, "schema": schema,
         "fields": form_fields.fields(schema),
         "values": values if values is not None else form_fields.prefill(schema, draft.data if draft else None),
-        "errors": errors or {}, "draft": draft, "sla": sla(task, now(), web_state().calendar),
-        "opinions": _opinion_rows(session, task), "can_work": can_work, "can_transfer": can_transfer,
+        "errors": errors or {}, "draft": draft, "sla": sla(task, now(), calendar()),
+        "opinions": opinion_rows(session, task.instance_id, exclude_task=task.id), "can_work": can_work, "can_transfer": can_transfer,
         "can_claim": is_open and policy.can_work_task(p, task) and task.assignee is None,
         "can_release": is_open and task.assignee == p.username, "colleagues": colleagues,
     }
