@@ -48,6 +48,8 @@ RULES: dict[str, dict[str, Allowed]] = {
     # Auditors' views (issue 10): diagrams for whoever may see the case; replay, verification, reports.
     "/api/process-definitions/<int:definition_id>/diagram.svg": {"GET": CATALOG_READERS},
     "/api/process-instances/<instance_id>/diagram.svg": {"GET": CASE_READERS},
+    "/api/process-instances/<instance_id>/replay": {"GET": frozenset({L, AU, AD})},
+    "/api/audit/verify": {"GET": frozenset({AU, AD})},
     # Web pages
     "/web-static/<path:filename>": {"GET": Access.PUBLIC},
     "/login": {"GET": Access.PUBLIC, "POST": Access.PUBLIC},

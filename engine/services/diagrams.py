@@ -27,6 +27,7 @@ from engine.diagram import Diagram, Highlight, parse_diagram, render_svg
 from engine.errors import DefinitionNotFound
 from engine.models import HumanTask, HumanTaskStatus, ProcessDefinition, ProcessInstance, Timer, TimerStatus
 from engine.services import history
+from engine.services.context import EngineContext
 from engine.services.instances import get_instance
 
 # Event kinds whose payload names an element that ran to completion.
@@ -134,3 +135,14 @@ def instance_svg(session: Session, instance_id: str, *, events: Sequence[EventLi
     label = instance.business_key or instance.id[:8]
     title = f"{definition.name or definition.process_key} · v{definition.version} · {label}{title_suffix}"
     return render_svg(diagram, highlight, title=title)
+
+
+def instance_svg_as_of(session: Session, ctx: EngineContext, instance_id: str, until: int) -> bytes:
+    """The diagram as of event `until`: completed from the events up to it, active from a replay to it."""
+    from engine.services.replay import Replayer
+
+    with Replayer(session, ctx) as replayer:
+        report = replayer.replay(instance_id, until=until)
+    events = [e for e in history.list_events(session, instance_id) if e.seq <= report.until]
+    active = report.as_of.active if report.as_of is not None else []
+    return instance_svg(session, instance_id, events=events, active=active, title_suffix=f" · 截至第 {until} 条记录")
