@@ -2,6 +2,7 @@
 
 from engine.models.account import ApiToken, LoginAttempt, User, UserDepartment
 from engine.models.calendar_year import CalendarYear
+from engine.models.chain_checkpoint import ChainCheckpoint
 from engine.models.chain_head import ChainHead
 from engine.models.clock_pause import ClockPause
 from engine.models.definition import ProcessDefinition
@@ -18,6 +19,7 @@ __all__ = [
     "User",
     "UserDepartment",
     "CalendarYear",
+    "ChainCheckpoint",
     "ChainHead",
     "ClockPause",
     "EventKind",

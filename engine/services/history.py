@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.models import ChainHead, InstanceEvent
+from engine.models import ChainCheckpoint, ChainHead, InstanceEvent, ProcessInstance
 from engine.models.instance_event import SYSTEM_CHAIN
 
 GENESIS = "0" * 64
@@ -63,6 +63,10 @@ def sign_head(key: bytes, chain: str, seq: int, last_hash: str) -> str:
     return hmac.new(key, f"{chain}|{seq}|{last_hash}".encode(), hashlib.sha256).hexdigest()
 
 
+def sign_checkpoint(key: bytes, chain: str, seq: int, digest: str) -> str:
+    return hmac.new(key, f"checkpoint|{chain}|{seq}|{digest}".encode(), hashlib.sha256).hexdigest()
+
+
 def record(
     session: Session,
     *,
@@ -87,6 +91,8 @@ def record(
         payload=body, prev_hash=prev_hash, hash=digest,
     )
     session.add(event)
+    session.add(ChainCheckpoint(chain=chain, seq=seq, hash=digest,
+                                signature=sign_checkpoint(hmac_key, chain, seq, digest)))
     signature = sign_head(hmac_key, chain, seq, digest)
     if head is None:
         session.add(ChainHead(chain=chain, last_seq=seq, last_hash=digest, signature=signature, updated_at=at))
@@ -118,26 +124,51 @@ class ChainProblem:
         return f"{where}: {self.problem}"
 
 
-def verify_chain(events: Sequence[InstanceEvent], head: ChainHead | None, hmac_key: bytes,
-                 chain: str) -> ChainProblem | None:
-    """The first problem in one chain, or None."""
+def verify_chain(events: Sequence[InstanceEvent], head: ChainHead | None, hmac_key: bytes, chain: str,
+                 checkpoints: dict[int, ChainCheckpoint] | None = None) -> ChainProblem | None:
+    """The first problem in one chain, or None.
+
+    Each row is checked against its signed checkpoint (when the chain has them: rows written before checkpoints
+    existed have none), then linked to the previous row and rehashed; the chain's end is checked against the
+    signed head. A forger can recompute hashes but cannot sign them, so a rewrite is named at its first row.
+    """
+    checkpoints = checkpoints or {}
+    sealed_from = min(checkpoints) if checkpoints else None
     prev_hash, expected_seq = GENESIS, 1
     for event in events:
         if event.seq != expected_seq:
             return ChainProblem(chain, expected_seq, f"row missing or inserted (found seq {event.seq})")
+        checkpoint = checkpoints.get(event.seq)
+        if checkpoint is not None:
+            if not hmac.compare_digest(checkpoint.signature,
+                                       sign_checkpoint(hmac_key, chain, checkpoint.seq, checkpoint.hash)):
+                return ChainProblem(chain, event.seq, "checkpoint signature invalid (checkpoint forged)")
+            if checkpoint.hash != event.hash:
+                return ChainProblem(chain, event.seq, "row rewritten: its hash is not the one signed when it was "
+                                                      "written")
+        elif sealed_from is not None and event.seq >= sealed_from:
+            return ChainProblem(chain, event.seq, "row has no signed checkpoint (inserted, or its checkpoint "
+                                                  "deleted)")
         if event.prev_hash != prev_hash:
-            return ChainProblem(chain, event.seq, "prev_hash does not match the previous row")
+            return ChainProblem(chain, event.seq, "prev_hash does not match the previous row (a row before it "
+                                                  "was removed, inserted or changed)")
         digest = event_hash(event.instance_id, event.seq, event.kind, event.at, event.actor, event.payload,
                             event.prev_hash)
         if digest != event.hash:
             return ChainProblem(chain, event.seq, "row content does not match its hash (edited)")
         prev_hash, expected_seq = event.hash, expected_seq + 1
     last_seq = expected_seq - 1
+    beyond = sorted(seq for seq in checkpoints if seq > last_seq)
+    if beyond:
+        return ChainProblem(chain, last_seq + 1, f"rows #{last_seq + 1}..#{beyond[-1]} deleted (their signed "
+                                                 f"checkpoints remain)")
     if head is None:
         return ChainProblem(chain, None, "no signed head for this chain") if events else None
-    if head.last_seq != last_seq or head.last_hash != prev_hash:
+    if head.last_seq != last_seq:
         return ChainProblem(chain, last_seq + 1, f"chain ends at seq {last_seq} but the signed head says "
                                                  f"{head.last_seq} (rows deleted or appended)")
+    if head.last_hash != prev_hash:
+        return ChainProblem(chain, last_seq, "the last row's hash differs from the signed head (chain rewritten)")
     if not hmac.compare_digest(head.signature, sign_head(hmac_key, chain, head.last_seq, head.last_hash)):
         return ChainProblem(chain, head.last_seq, "head signature invalid (chain rewritten)")
     return None
@@ -147,13 +178,19 @@ def verify_all(session: Session, hmac_key: bytes) -> list[ChainProblem]:
     problems = []
     chains = set(session.scalars(select(InstanceEvent.chain).distinct()))
     heads = {h.chain: h for h in session.scalars(select(ChainHead))}
-    for chain in sorted(chains | set(heads)):
+    checkpoint_chains = set(session.scalars(select(ChainCheckpoint.chain).distinct()))
+    for chain in sorted(chains | set(heads) | checkpoint_chains):
         events = session.scalars(
             select(InstanceEvent).where(InstanceEvent.chain == chain).order_by(InstanceEvent.seq)
         ).all()
-        problem = verify_chain(events, heads.get(chain), hmac_key, chain)
+        checkpoints = {c.seq: c for c in session.scalars(select(ChainCheckpoint).where(ChainCheckpoint.chain == chain))}
+        problem = verify_chain(events, heads.get(chain), hmac_key, chain, checkpoints)
         if problem:
             problems.append(problem)
+    # An instance whose whole chain (rows, checkpoints and head) was deleted leaves nothing to recompute.
+    for instance_id in session.scalars(select(ProcessInstance.id).order_by(ProcessInstance.id)):
+        if instance_id not in chains | set(heads) | checkpoint_chains:
+            problems.append(ChainProblem(instance_id, None, "the instance has no history (its chain was deleted)"))
     return problems
 
 
