@@ -73,12 +73,19 @@ class TaskOut:
     completed_at: str | None
     completed_by: str | None
     properties: dict[str, Any]
+    # Review tasks (DESIGN.md §4): the statutory due, and with a clock, remaining working days and the light.
+    statutory_due_at: str | None = None
+    remaining_working_days: int | None = None
+    light: str | None = None  # green | yellow | red
+    clock_paused: bool = False
 
     @classmethod
-    def from_model(cls, t: HumanTask) -> TaskOut:
+    def from_model(cls, t: HumanTask, *, remaining_working_days: int | None = None, light: str | None = None,
+                   clock_paused: bool = False) -> TaskOut:
         return cls(t.id, t.instance_id, t.bpmn_id, t.name, t.form_key, list(t.candidate_groups), t.assignee,
                    t.status, _iso(t.created_at), _iso(t.due_at), _iso(t.completed_at), t.completed_by,
-                   dict(t.properties))
+                   dict(t.properties), _iso(getattr(t, "statutory_due_at", None)), remaining_working_days, light,
+                   clock_paused)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

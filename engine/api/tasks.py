@@ -13,10 +13,9 @@ from engine.api.access import current_principal
 from engine.api.requests import json_body, object_field, page
 from engine.api.session import actor, ctx, get_session, now, unit_of_work
 from engine.auth import accounts, policy
-from engine.dto import TaskOut
 from engine.errors import Forbidden, InvalidInput
 from engine.models import HumanTask
-from engine.services import human_tasks
+from engine.services import calendars, human_tasks, sla
 
 bp = Blueprint("tasks", __name__, url_prefix="/api/tasks")
 
@@ -33,6 +32,8 @@ def list_tasks() -> dict[str, Any]:
         offset=offset,
         limit=limit,
         scope=policy.task_scope(current_principal()),
+        now=now(),
+        calendar=calendars.current(get_session(), ctx()),
     )
     return {"items": [t.to_json() for t in rows], "offset": offset, "limit": limit}
 
@@ -42,7 +43,8 @@ def get_task(task_id: str) -> dict[str, Any]:
     session = get_session()
     task = human_tasks.get_task(session, task_id)
     policy.require_task(current_principal(), task)
-    return {**TaskOut.from_model(task).to_json(), "form_schema": human_tasks.form_schema(session, task)}
+    out = sla.task_out(task, now(), calendars.current(session, ctx()))
+    return {**out.to_json(), "form_schema": human_tasks.form_schema(session, task)}
 
 
 @bp.post("/<task_id>/claim")

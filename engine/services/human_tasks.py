@@ -22,6 +22,8 @@ from engine.models import (
     TaskDraft,
 )
 from engine.services import execution
+from engine.calendar import WorkCalendar
+from engine.services import sla
 from engine.services.context import EngineContext
 from engine.services.forms import validate_form
 
@@ -30,7 +32,9 @@ MAX_PAGE = 200
 
 def list_tasks(session: Session, *, status: str | None = HumanTaskStatus.OPEN, candidate_group: str | None = None,
                assignee: str | None = None, instance_id: str | None = None, offset: int = 0,
-               limit: int = 50, scope: TaskScope | None = None) -> list[TaskOut]:
+               limit: int = 50, scope: TaskScope | None = None, now: datetime | None = None,
+               calendar: WorkCalendar | None = None) -> list[TaskOut]:
+    """Open tasks by default; with `now` and `calendar` each review task carries its SLA (remaining, light)."""
     query = select(HumanTask).order_by(HumanTask.created_at, HumanTask.id)
     if status:
         query = query.where(HumanTask.status == status)
@@ -45,6 +49,8 @@ def list_tasks(session: Session, *, status: str | None = HumanTaskStatus.OPEN, c
     if scope is not None:
         rows = [r for r in rows if scope.admits(r.candidate_groups or [], r.assignee)]
     rows = rows[offset: offset + min(limit, MAX_PAGE)]
+    if now is not None and calendar is not None:
+        return [sla.task_out(r, now, calendar) for r in rows]
     return [TaskOut.from_model(r) for r in rows]
 
 

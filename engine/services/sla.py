@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from engine.bpmn.timer_values import shanghai_date
 from engine.calendar import WorkCalendar
+from engine.dto import TaskOut
 from engine.errors import InvalidInput
 from engine.models import EventKind, HumanTask, HumanTaskStatus
 from engine.services.context import EngineContext
@@ -129,3 +130,12 @@ def _light(remaining: int, committed: int, *, overdue: bool) -> str:
     if overdue:
         return RED
     return YELLOW if remaining <= max(1.0, 0.2 * committed) else GREEN
+
+
+def task_out(task: HumanTask, now: datetime, calendar: WorkCalendar) -> TaskOut:
+    """The task DTO with its SLA view (remaining working days, light, paused) when it is an open review task."""
+    clock = view(task, now, calendar) if task.status == HumanTaskStatus.OPEN else None
+    if clock is None:
+        return TaskOut.from_model(task)
+    return TaskOut.from_model(task, remaining_working_days=clock.remaining_working_days, light=clock.light,
+                              clock_paused=clock.paused)

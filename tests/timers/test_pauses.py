@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from flask.testing import FlaskClient
+
 from engine.dto import TaskOut
 from engine.models import HumanTaskStatus, InstanceStatus, TimerStatus
 from engine.services import calendars, human_tasks, sla
 from engine.services.commands import run_command
+from tests.conftest import Auth
 from tests.timers.conftest import Engine, shanghai
 
 
@@ -85,3 +88,18 @@ def test_the_light_turns_yellow_then_red(engine: Engine) -> None:
         assert view is not None
         lights[day.day] = (view.remaining_working_days, view.light)
     assert lights == {2: (5, "green"), 6: (1, "yellow"), 9: (0, "yellow"), 10: (-1, "red")}
+
+
+def test_the_task_api_shows_due_dates_remaining_days_and_the_light(engine: Engine, client: FlaskClient,
+                                                                    auth: Auth) -> None:
+    engine.deploy("timer_deemed_review")
+    engine.clock.set(shanghai(2026, 3, 5, 9))  # Thursday; 5 WD: 3/6, 3/9, 3/10, 3/11, 3/12
+    instance_id = engine.start("timer_deemed_review")
+    headers = auth.headers("zhao.hc", "clerk", departments=["hc"])
+    engine.clock.set(shanghai(2026, 3, 11, 9))
+    (item,) = client.get(f"/api/tasks?processInstanceId={instance_id}", headers=headers).get_json()["items"]
+    assert item["due_at"] == "2026-03-12T15:59:59.000000Z"
+    assert item["statutory_due_at"] == "2026-04-02T15:59:59.000000Z"
+    assert (item["remaining_working_days"], item["light"], item["clock_paused"]) == (1, "yellow", False)
+    detail = client.get(f"/api/tasks/{item['id']}", headers=headers).get_json()
+    assert (detail["remaining_working_days"], detail["light"]) == (1, "yellow")
