@@ -30,3 +30,12 @@ def start_background(state: AppState) -> Callable[[], None]:
             stop_one()
 
     return stop
+
+
+def _embedded_workers(state: AppState) -> Callable[[], None]:
+    from engine.worker.embedded import start_if_enabled
+
+    return start_if_enabled(state)
+
+
+STARTERS.append(_embedded_workers)

@@ -294,3 +294,9 @@ _register_audit_commands(main)
 from engine.cli_users import register as _register_user_commands  # noqa: E402
 
 _register_user_commands(main)
+
+
+# Worker commands (worker, jobs, incidents) live in their own module.
+from engine.cli_workers import register as _register_worker_commands  # noqa: E402
+
+_register_worker_commands(main)

@@ -59,6 +59,11 @@ class WorkerSettings:
     retry_delay_seconds: float = 30.0
     lock_seconds: float = 300.0
     concurrency: int = 2
+    # Fetch-and-lock long polling: the longest a fetch waits for a job, and how often it re-checks meanwhile.
+    long_poll_seconds: float = 10.0
+    poll_interval_seconds: float = 0.5
+    # Remote workers (`approvals worker --url`): bearer token; set it from APPROVALS_WORKERS__TOKEN.
+    token: str = ""
 
 
 @dataclass(frozen=True)

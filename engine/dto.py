@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from engine.models import HumanTask, InstanceEvent, ProcessDefinition, ProcessInstance
+from engine.models import HumanTask, Incident, InstanceEvent, ProcessDefinition, ProcessInstance, ServiceJob
 from engine.services.history import format_at
 
 
@@ -104,6 +104,68 @@ class EventOut:
     @classmethod
     def from_model(cls, e: InstanceEvent) -> EventOut:
         return cls(e.seq, e.kind, format_at(e.at), e.actor, e.payload, e.prev_hash, e.hash)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class JobOut:
+    """A service job; `variables` (the payload) only for the worker that locked it."""
+
+    id: str
+    instance_id: str
+    process_key: str | None
+    business_key: str | None
+    bpmn_id: str
+    topic: str
+    status: str
+    priority: int
+    retries: int | None
+    failures: int
+    attempts: int
+    lock_owner: str | None
+    lock_expires_at: str | None
+    run_after: str | None
+    error_message: str | None
+    created_at: str | None
+    finished_at: str | None
+    finished_by: str | None
+    variables: dict[str, Any] | None = None
+
+    @classmethod
+    def from_model(cls, j: ServiceJob, instance: ProcessInstance | None = None, *,
+                   with_variables: bool = False) -> JobOut:
+        return cls(j.id, j.instance_id, instance.process_key if instance else None,
+                   instance.business_key if instance else None, j.bpmn_id, j.topic, j.status, j.priority,
+                   j.retries, j.failures, j.attempts, j.lock_owner, _iso(j.lock_expires_at), _iso(j.run_after),
+                   j.error_message, _iso(j.created_at), _iso(j.finished_at), j.finished_by,
+                   dict(j.payload) if with_variables else None)
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        if self.variables is None:
+            del out["variables"]
+        return out
+
+
+@dataclass(frozen=True)
+class IncidentOut:
+    id: str
+    instance_id: str
+    job_id: str | None
+    kind: str
+    bpmn_id: str
+    message: str
+    status: str
+    created_at: str | None
+    resolved_at: str | None
+    resolved_by: str | None
+
+    @classmethod
+    def from_model(cls, i: Incident) -> IncidentOut:
+        return cls(i.id, i.instance_id, i.job_id, i.kind, i.bpmn_id, i.message, i.status, _iso(i.created_at),
+                   _iso(i.resolved_at), i.resolved_by)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -90,6 +90,18 @@ class JobNotClaimed(Conflict):
     """Job is not locked by this worker"""
 
 
+class JobNotOpen(Conflict):
+    """Job is no longer open"""
+
+
+class IncidentNotFound(NotFound):
+    """Incident not found"""
+
+
+class IncidentResolved(Conflict):
+    """Incident is already resolved"""
+
+
 class UnknownDeploymentTarget(Conflict):
     """Unknown deployment target"""
 

@@ -153,3 +153,124 @@ def forms_copy(tmp_path: Path) -> Path:
     target = tmp_path / "forms"
     shutil.copytree(ROOT / "forms", target)
     return target
+
+
+@pytest.fixture
+def run_jobs(app: Flask) -> Callable[..., int]:
+    """run_jobs(*routers, deps=None) -> how many jobs ran: an in-process worker (through the services, on the
+    test clock) that runs every job claimable now. Default routers: workers.ROUTERS."""
+    from engine.sdk import LocalBackend, TaskRouter, WorkerRunner
+
+    state = engine_state(app)
+
+    def _run(*routers: TaskRouter, deps: object = None, worker_id: str = "test-worker") -> int:
+        import workers
+
+        runner = WorkerRunner(state.settings, routers or workers.ROUTERS, backend=LocalBackend(state), deps=deps,
+                              worker_id=worker_id, topics=["*"])
+        return runner.run_until_idle()
+
+    return _run
+
+
+def flask_transport(app: Flask) -> Callable[..., tuple[int, object]]:
+    """The SDK's HTTP transport over Flask's test client: the real /api/external-tasks, no sockets."""
+
+    def send(method: str, path: str, body: dict | None, headers: dict[str, str],
+             _timeout: float) -> tuple[int, object]:
+        response = app.test_client().open(path, method=method, json=body, headers=headers)
+        return response.status_code, response.get_json(silent=True)
+
+    return send
+
+
+@pytest.fixture
+def run_jobs_http(app: Flask, auth: Auth) -> Callable[..., int]:
+    """Like `run_jobs`, but the worker talks to the JSON API with a worker account's bearer token."""
+    from engine.sdk import HttpBackend, TaskRouter, WorkerRunner
+
+    state = engine_state(app)
+
+    def _run(*routers: TaskRouter, deps: object = None, worker_id: str = "http-worker") -> int:
+        import workers
+
+        backend = HttpBackend("http://engine.test", token=auth.token("worker-bot", "worker"),
+                              transport=flask_transport(app))
+        runner = WorkerRunner(state.settings, routers or workers.ROUTERS, backend=backend, deps=deps,
+                              worker_id=worker_id, topics=["*"])
+        return runner.run_until_idle()
+
+    return _run
+
+
+# PostgreSQL (DESIGN.md §4): tests marked `postgres` skip with a reason when it is unreachable, except with
+# CI=true, where that is a failure. Multi-process tests get a fresh database per module.
+
+
+@functools.cache
+def _postgres_unreachable() -> str | None:
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(postgres_url())
+    try:
+        with psycopg.connect(host=url.host, port=url.port or 5432, user=url.username, password=url.password,
+                             dbname=url.database, connect_timeout=3):
+            return None
+    except psycopg.Error as exc:
+        return f"PostgreSQL unreachable at {url.render_as_string(hide_password=True)}: {exc}".strip()
+
+
+def require_postgres() -> None:
+    reason = _postgres_unreachable()
+    if reason is None:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true: PostgreSQL tests must run)", pytrace=False)
+    pytest.skip(reason)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("postgres") is not None:
+        require_postgres()
+
+
+@pytest.fixture(scope="module")
+def postgres_database(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh, uniquely named PostgreSQL database for this test module (its SQLAlchemy URL); dropped after."""
+    import re
+    import uuid
+
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    require_postgres()
+    base = make_url(postgres_url())
+    module = re.sub(r"[^a-z0-9]+", "_", request.module.__name__.rsplit(".", 1)[-1].lower())[:30]
+    name = f"t_{module}_{uuid.uuid4().hex[:8]}"
+    admin = dict(host=base.host, port=base.port or 5432, user=base.username, password=base.password,
+                 dbname=base.database, autocommit=True)
+    with psycopg.connect(**admin) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(**admin) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def postgres_settings(postgres_database: str, tmp_path: Path) -> Settings:
+    """`settings`, but on this module's PostgreSQL database."""
+    return load_settings(
+        ROOT / "config.toml",
+        environ={},
+        overrides={
+            "database": {"url": postgres_database},
+            "paths": {"processes": str(ROOT / "processes"), "forms": str(ROOT / "forms"),
+                      "var": str(tmp_path / "var")},
+            "audit": {"hmac_key": HMAC_KEY},
+            "scheduler": {"enabled": False},
+            "workers": {"enabled": False},
+        },
+    )

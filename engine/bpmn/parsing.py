@@ -13,6 +13,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from engine.bpmn import script_env
+from engine.bpmn.external_tasks import EXTERNAL_TASK_PARSER_CLASSES, ExternalServiceTask
 from engine.bpmn.properties import element_properties
 from engine.bpmn.timers import TIMER_PARSER_CLASSES
 from engine.bpmn.xml import line_of, parse_xml
@@ -31,6 +32,11 @@ class EngineBpmnParser(SpiffBpmnParser):
     OVERRIDE_PARSER_CLASSES = {**SpiffBpmnParser.OVERRIDE_PARSER_CLASSES, **TIMER_PARSER_CLASSES}
 
 
+# Service tasks as external jobs for workers (engine/bpmn/external_tasks.py); a new dict, never Spiff's own.
+EngineBpmnParser.OVERRIDE_PARSER_CLASSES = {**EngineBpmnParser.OVERRIDE_PARSER_CLASSES,
+                                           **EXTERNAL_TASK_PARSER_CLASSES}
+
+
 @dataclass(frozen=True)
 class ElementInfo:
     bpmn_id: str
@@ -40,6 +46,7 @@ class ElementInfo:
     candidate_groups: tuple[str, ...] = ()
     form: str | None = None
     properties: dict[str, str] = field(default_factory=dict)
+    topic: str | None = None  # service tasks: the workers' topic
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -49,6 +56,7 @@ class ElementInfo:
             "candidate_groups": list(self.candidate_groups),
             "form": self.form,
             "properties": dict(self.properties),
+            "topic": self.topic,
         }
 
 
@@ -135,6 +143,7 @@ def _elements(spec: BpmnProcessSpec,
                 candidate_groups=groups,
                 form=_form_of(properties, node) if type_name in HUMAN_TYPES else None,
                 properties=properties,
+                topic=task_spec.topic if isinstance(task_spec, ExternalServiceTask) else None,
             )
     return elements
 

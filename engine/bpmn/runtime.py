@@ -18,6 +18,8 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
 
+from engine.bpmn import external_tasks
+from engine.bpmn.external_tasks import JobRequest
 from engine.bpmn import timer_ops
 from engine.bpmn.now import engine_now
 from engine.bpmn.timers import bind_calendar  # noqa: F401  (services bind the calendar through runtime)
@@ -55,6 +57,8 @@ class StepResult:
     timers: list[WaitingTimer]
     done: bool
     completed_elements: list[str] = field(default_factory=list)
+    # Service tasks that started in this step and need job rows (engine/bpmn/external_tasks.py).
+    job_requests: list[JobRequest] = field(default_factory=list)
 
 
 @contextmanager
@@ -103,7 +107,10 @@ def advance(workflow: BpmnWorkflow, now: datetime) -> StepResult:
         workflow.do_engine_steps(did_complete_task=note)
         return snapshot(workflow, completed)
 
-    return _run(now, step)
+    with external_tasks.collect_job_requests() as job_requests:
+        result = _run(now, step)
+    result.job_requests = job_requests
+    return result
 
 
 def snapshot(workflow: BpmnWorkflow, completed: list[str] | None = None) -> StepResult:
@@ -187,3 +194,27 @@ def task_state(workflow: BpmnWorkflow, spiff_task_id: str) -> str | None:
     except (ValueError, KeyError):
         return None
     return TaskState.get_name(task.state) if task is not None else None
+
+
+def complete_external_task(workflow: BpmnWorkflow, spiff_task_id: str, variables: dict[str, Any],
+                           now: datetime) -> StepResult:
+    """A worker's result: complete the STARTED service task with `variables`, then step the engine."""
+    task = find_task(workflow, spiff_task_id)
+    external_tasks.check_open(task)
+    _run(now, lambda: external_tasks.complete(task, variables))
+    result = advance(workflow, now)
+    result.completed_elements.insert(0, task.task_spec.bpmn_id)
+    return result
+
+
+def throw_job_error(workflow: BpmnWorkflow, spiff_task_id: str, code: str, message: str,
+                    variables: dict[str, Any], now: datetime) -> tuple[str, StepResult] | None:
+    """A worker's BPMN error: route it to the error boundary of that service task (or of an enclosing
+    subprocess) and step the engine. Returns (catcher bpmn id, result), or None when nothing catches it
+    (the workflow is then unchanged)."""
+    task = find_task(workflow, spiff_task_id)
+    external_tasks.check_open(task)
+    catcher = _run(now, lambda: external_tasks.throw_error(task, code, message, variables))
+    if catcher is None:
+        return None
+    return catcher, advance(workflow, now)

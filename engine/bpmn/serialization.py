@@ -17,6 +17,7 @@ from SpiffWorkflow.bpmn.serializer.workflow import VERSION, BpmnWorkflowSerializ
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
+from engine.bpmn.external_tasks import EXTERNAL_TASK_CONVERTERS
 from engine.bpmn.script_env import make_script_engine
 from engine.bpmn.timers import TIMER_CONVERTERS
 
@@ -50,6 +51,7 @@ class StateOnlyWorkflowConverter(BpmnWorkflowConverter):
 def _make_serializer() -> BpmnWorkflowSerializer:
     config = dict(SPIFF_CONFIG)
     config[BpmnWorkflow] = StateOnlyWorkflowConverter
+    config.update(EXTERNAL_TASK_CONVERTERS)
     config.update(TIMER_CONVERTERS)
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
 

@@ -7,10 +7,12 @@ from engine.models.chain_head import ChainHead
 from engine.models.clock_pause import ClockPause
 from engine.models.definition import ProcessDefinition
 from engine.models.human_task import HumanTask, HumanTaskStatus
+from engine.models.incident import Incident, IncidentKind, IncidentStatus
 from engine.models.instance import InstanceStatus, ProcessInstance
 from engine.models.instance_event import EventKind, InstanceEvent
-from engine.models.task_draft import TaskDraft
+from engine.models.service_job import OPEN_JOB_STATUSES, ServiceJob, ServiceJobStatus
 from engine.models.sim_clock import SimulatedTime
+from engine.models.task_draft import TaskDraft
 from engine.models.timer import Timer, TimerStatus
 
 __all__ = [
@@ -25,10 +27,16 @@ __all__ = [
     "EventKind",
     "HumanTask",
     "HumanTaskStatus",
+    "Incident",
+    "IncidentKind",
+    "IncidentStatus",
     "InstanceEvent",
     "InstanceStatus",
+    "OPEN_JOB_STATUSES",
     "ProcessDefinition",
     "ProcessInstance",
+    "ServiceJob",
+    "ServiceJobStatus",
     "TaskDraft",
     "SimulatedTime",
     "Timer",

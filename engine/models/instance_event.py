@@ -46,6 +46,7 @@ class EventKind(enum.StrEnum):
     JOB_FAILED = "job:failed"
     JOB_RETRIED = "job:retried"
     JOB_BPMN_ERROR = "job:bpmn_error"
+    JOB_CANCELLED = "job:cancelled"
     TASK_DRAFT_SAVED = "task:draft_saved"
     # System chain: sign-ins and account administration (等保 2.0 login and admin-action log).
     AUTH_LOGIN = "auth:login"

@@ -11,6 +11,7 @@ from engine.bpmn.parsing import ParsedProcess, load_process
 from engine.config import Settings
 from engine.models import ProcessDefinition
 from engine.services.calendars import CalendarCache
+from engine.services.job_signal import JobSignal
 
 
 class SpecCache:
@@ -45,6 +46,7 @@ class EngineContext:
     hmac_key: bytes
     specs: SpecCache = field(default_factory=SpecCache)
     calendars: CalendarCache = field(default_factory=CalendarCache)  # working-day calendar with loaded years
+    job_signal: JobSignal = field(default_factory=JobSignal)  # wakes local fetch-and-lock long polls
 
     @property
     def forms_dir(self) -> Path:

@@ -1,6 +1,6 @@
 """The command path's shared steps: lock and load an instance, then persist what the engine did.
 
-lock -> load -> (caller re-checks its target and applies) -> engine steps -> sync human_tasks and timers
+lock -> load -> (caller re-checks its target and applies) -> engine steps -> sync human_tasks, timers and jobs
 -> events -> save. All inside the caller's transaction (DESIGN.md §2).
 """
 
@@ -29,7 +29,7 @@ from engine.models import (
     Timer,
     TimerStatus,
 )
-from engine.services import history
+from engine.services import history, job_rows
 from engine.services import calendars, pauses, sla, timer_rows  # timers, calendar, SLA clocks (issue 5)
 from engine.services.context import EngineContext
 
@@ -78,6 +78,7 @@ def persist(session: Session, ctx: EngineContext, loaded: Loaded, result: runtim
     _sync_human_tasks(session, ctx, instance, parsed, result, actor=actor, now=now)
     result = pauses.sync(session, ctx, loaded, result, actor=actor, now=now)
     _sync_timers(session, ctx, instance, workflow, result, actor=actor, now=now)
+    job_rows.sync(session, ctx, instance, workflow, result, actor=actor, now=now)
     if result.done and instance.status not in (InstanceStatus.COMPLETED, InstanceStatus.TERMINATED):
         instance.status = InstanceStatus.COMPLETED
         instance.ended_at = now

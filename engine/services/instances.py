@@ -13,8 +13,18 @@ from engine.bpmn import runtime
 from engine.bpmn.serialization import SERIALIZER_VERSION, dump_workflow
 from engine.dto import InstanceOut
 from engine.errors import InstanceNotFound, InstanceNotRunning, InvalidInput
-from engine.models import EventKind, HumanTask, HumanTaskStatus, InstanceStatus, ProcessInstance, Timer, TimerStatus
-from engine.services import execution
+from engine.models import (
+    OPEN_JOB_STATUSES,
+    EventKind,
+    HumanTask,
+    HumanTaskStatus,
+    InstanceStatus,
+    ProcessInstance,
+    ServiceJob,
+    Timer,
+    TimerStatus,
+)
+from engine.services import execution, job_rows
 from engine.services import calendars
 from engine.services.context import EngineContext
 from engine.services.deployments import latest_definition
@@ -109,6 +119,9 @@ def terminate(session: Session, ctx: EngineContext, instance_id: str, *, actor: 
     for timer in session.scalars(select(Timer).where(Timer.instance_id == instance.id,
                                                      Timer.status == TimerStatus.WAITING)):
         timer.status = TimerStatus.CANCELLED
+    for job in session.scalars(select(ServiceJob).where(ServiceJob.instance_id == instance.id,
+                                                        ServiceJob.status.in_(OPEN_JOB_STATUSES))):
+        job_rows.cancel(session, ctx, job, actor=actor, now=now)
     instance.status, instance.ended_at, instance.updated_at = InstanceStatus.TERMINATED, now, now
     instance.state_json = dump_workflow(loaded.workflow)
     execution.record(session, ctx, instance.id, EventKind.INSTANCE_TERMINATED, actor=actor, now=now,

@@ -76,7 +76,7 @@ def test_two_completions_of_one_task_one_wins_one_409(app: Flask, deploy: Callab
 
 
 def test_completions_of_different_tasks_both_succeed(app: Flask, deploy: Callable[..., DefinitionOut],
-                                                     h: Headers) -> None:
+                                                     h: Headers, run_jobs_http: Callable[..., int]) -> None:
     deploy("sample_review")
     for _round in range(5):
         instance_id, tasks = _start(app, h)
@@ -84,6 +84,7 @@ def test_completions_of_different_tasks_both_succeed(app: Flask, deploy: Callabl
                                   _complete(app, tasks["review_fire"], h("b")),
                                   _complete(app, tasks["review_design"], h("c"))])
         assert statuses == [200, 200, 200]
+        assert run_jobs_http() == 1  # all approved: the permit is issued by a worker (issue 3)
         instance = app.test_client().get(f"/api/process-instances/{instance_id}", headers=h("auditor")).get_json()
         assert instance["status"] == "completed"
 

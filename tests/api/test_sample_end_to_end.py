@@ -42,7 +42,7 @@ def _deploy(client: FlaskClient, _headers: Headers) -> dict:
 
 
 def _run(client_for_step: Callable[[], FlaskClient], clock: SimulatedClock, decisions: dict[str, str],
-         _headers: Headers) -> dict:
+         _headers: Headers, run_worker: Callable[[], int]) -> dict:
     reader = _headers("auditor")
     definition = _deploy(client_for_step(), _headers)
     assert definition["key"] == "sample_review"
@@ -67,6 +67,8 @@ def _run(client_for_step: Callable[[], FlaskClient], clock: SimulatedClock, deci
                                                               "opinion": "符合要求" if decisions[bpmn_id] == "approve"
                                                               else "不符合规划条件"}})
         assert response.status_code == 200, response.get_json()
+    # All approved: the permit service task waits for a worker, which fetches and completes it over /api.
+    assert run_worker() == (1 if set(decisions.values()) == {"approve"} else 0)
     instance = client_for_step().get(f"/api/process-instances/{instance_id}", headers=reader).get_json()
     events = client_for_step().get(f"/api/history/process-instances/{instance_id}/events?limit=200",
                                    headers=reader).get_json()
@@ -78,13 +80,15 @@ def _run(client_for_step: Callable[[], FlaskClient], clock: SimulatedClock, deci
     ({"review_land": "approve", "review_design": "reject", "review_fire": "approve"}, "end_rejected"),
 ])
 def test_sample_runs_to_the_branch_its_data_selects(app: Flask, client: FlaskClient, clock: SimulatedClock,
-                                                      decisions: dict[str, str], end: str, _headers: Headers) -> None:
-    result = _run(lambda: client, clock, decisions, _headers)
+                                                      decisions: dict[str, str], end: str, _headers: Headers,
+                                                      run_jobs_http: Callable[..., int]) -> None:
+    result = _run(lambda: client, clock, decisions, _headers, run_jobs_http)
     _assert_finished(app, result, end)
 
 
 def test_same_result_with_a_new_app_object_between_every_step(app: Flask, settings: Settings,
-                                                              clock: SimulatedClock, _headers: Headers) -> None:
+                                                              clock: SimulatedClock, _headers: Headers,
+                                                              run_jobs_http: Callable[..., int]) -> None:
     apps: list[Flask] = []
 
     def fresh_client() -> FlaskClient:
@@ -93,7 +97,7 @@ def test_same_result_with_a_new_app_object_between_every_step(app: Flask, settin
         return new_app.test_client()
 
     decisions = {"review_land": "approve", "review_design": "approve", "review_fire": "approve"}
-    result = _run(fresh_client, clock, decisions, _headers)
+    result = _run(fresh_client, clock, decisions, _headers, run_jobs_http)
     assert len(apps) > 10
     _assert_finished(app, result, "end_approved")
     for a in apps:
@@ -115,6 +119,12 @@ def _assert_finished(app: Flask, result: dict, end: str) -> None:
     kinds = [e["kind"] for e in events]
     assert kinds[0] == "instance:started" and kinds[-1] == "instance:completed"
     assert kinds.count("task:created") == 3
+    if end == "end_approved":
+        assert "issue_permit" in reached
+        assert kinds.count("job:created") == kinds.count("job:completed") == 1
+        assert instance["variables"]["permit"]["permit_no"].startswith("呼建许-")
+    else:
+        assert "job:created" not in kinds
     state = engine_state(app)
     with state.sessions() as session:
         assert history.verify_all(session, state.ctx.hmac_key) == []

@@ -1,0 +1,73 @@
+"""Keep job rows in step with the engine's state; part of the command path's persist step (DESIGN.md §2).
+
+A service task that started gets a claimable row; an open row whose task is no longer STARTED (cancelled by a
+timer, an error path or termination) is cancelled, and an incident waiting on it is resolved.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.bpmn import runtime
+from engine.models import OPEN_JOB_STATUSES, EventKind, ProcessInstance, ServiceJob, ServiceJobStatus
+from engine.services import history, incidents
+
+if TYPE_CHECKING:
+    from SpiffWorkflow.bpmn import BpmnWorkflow
+
+    from engine.services.context import EngineContext
+
+
+def sync(session: Session, ctx: EngineContext, instance: ProcessInstance, workflow: BpmnWorkflow,
+         result: runtime.StepResult, *, actor: str, now: datetime) -> None:
+    open_rows = {
+        row.spiff_task_id: row
+        for row in session.scalars(
+            select(ServiceJob).where(ServiceJob.instance_id == instance.id,
+                                     ServiceJob.status.in_(OPEN_JOB_STATUSES))
+        )
+    }
+    for spiff_id, row in open_rows.items():
+        if runtime.task_state(workflow, spiff_id) != "STARTED":
+            cancel(session, ctx, row, actor=actor, now=now)
+    created = False
+    for request in result.job_requests:
+        if request.spiff_task_id in open_rows or runtime.task_state(workflow, request.spiff_task_id) != "STARTED":
+            continue  # already has a row, or started and was cancelled within the same step
+        row = ServiceJob(
+            id=str(uuid.uuid4()),
+            instance_id=instance.id,
+            spiff_task_id=request.spiff_task_id,
+            bpmn_id=request.bpmn_id,
+            topic=request.topic,
+            payload=history.jsonable(request.payload),
+            status=ServiceJobStatus.AVAILABLE,
+            priority=request.priority,
+            retries=request.retries,
+            failures=0,
+            attempts=0,
+            run_after=now,
+            created_at=now,
+        )
+        session.add(row)
+        history.record(session, hmac_key=ctx.hmac_key, instance_id=instance.id, kind=EventKind.JOB_CREATED,
+                       actor=actor, at=now, payload={"job_id": row.id, "bpmn_id": row.bpmn_id, "topic": row.topic,
+                                                     "retries": row.retries, "priority": row.priority})
+        created = True
+    if created:
+        ctx.job_signal.notify_after_commit(session)
+
+
+def cancel(session: Session, ctx: EngineContext, job: ServiceJob, *, actor: str, now: datetime) -> None:
+    if job.status == ServiceJobStatus.INCIDENT:
+        incidents.resolve_for_job(session, job.id, actor=actor, now=now)
+    job.status = ServiceJobStatus.CANCELLED
+    job.finished_at, job.finished_by = now, actor
+    job.lock_owner, job.lock_expires_at = None, None
+    history.record(session, hmac_key=ctx.hmac_key, instance_id=job.instance_id, kind=EventKind.JOB_CANCELLED,
+                   actor=actor, at=now, payload={"job_id": job.id, "bpmn_id": job.bpmn_id, "topic": job.topic})
