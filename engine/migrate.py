@@ -21,7 +21,8 @@ def alembic_config(settings: Settings) -> Config:
     return config
 
 
-def upgrade(settings: Settings, revision: str = "head") -> None:
+def upgrade(settings: Settings, revision: str = "heads") -> None:
+    """Upgrade to `heads`: feature branches of the schema are merged by a later merge revision."""
     config = alembic_config(settings)
     with make_db_engine(settings).connect() as connection:
         config.attributes["connection"] = connection

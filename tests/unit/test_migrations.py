@@ -7,5 +7,5 @@ from engine.migrate import check, upgrade
 
 
 def test_upgrade_head_then_check_finds_no_diff(settings: Settings) -> None:
-    upgrade(settings, "head")
+    upgrade(settings, "heads")
     assert check(settings) is None
