@@ -115,6 +115,68 @@ def _echo_report(report: ReplayReport, verify: bool) -> None:
         click.echo(f"DIFFERS at {report.difference}", err=True)
 
 
+@click.group("report")
+def report() -> None:
+    """Auditors' reports: caps, accountability, a project's Gantt chart."""
+
+
+FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
+
+
+@report.command("accountability")
+@FORMAT
+@click.pass_obj
+def report_accountability(state: CliState, fmt: str) -> None:
+    """Deemed approvals and overdue reviews by department and step, with the projects."""
+    from engine.auth.departments import load_departments
+    from engine.services import report_export, reports
+
+    app_state = state.app
+    departments = load_departments(app_state.ctx.processes_dir)
+    result = state.read(lambda s: reports.accountability(s, now=app_state.clock.now(), departments=departments))
+    if fmt == "json":
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+    elif fmt == "csv":
+        click.echo(report_export.accountability_csv(result), nl=False)
+    else:
+        click.echo(report_export.accountability_table(result))
+
+
+@report.command("caps")
+@FORMAT
+@click.option("--key", default=None, help="only instances of this process key")
+@click.pass_obj
+def report_caps(state: CliState, fmt: str, key: str | None) -> None:
+    """Per project: working days used vs its cap, pauses and the stage breakdown."""
+    from engine.services import calendars, report_export, reports
+
+    app_state = state.app
+    rows = state.read(lambda s: reports.caps(s, calendar=calendars.current(s, app_state.ctx),
+                                             now=app_state.clock.now(), key=key))
+    if fmt == "json":
+        click.echo(json.dumps([r.to_json() for r in rows], ensure_ascii=False, indent=2))
+    elif fmt == "csv":
+        click.echo(report_export.caps_csv(rows), nl=False)
+    else:
+        click.echo(report_export.caps_table(rows))
+
+
+@report.command("gantt")
+@click.argument("instance_id")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="the SVG file to write")
+@click.pass_obj
+def report_gantt(state: CliState, instance_id: str, out: Path) -> None:
+    """A project's Gantt chart in working days (SVG, text kept as text)."""
+    from engine.services import calendars, gantt
+
+    app_state = state.app
+    svg = state.read(lambda s: gantt.project_gantt(s, instance_id, calendar=calendars.current(s, app_state.ctx),
+                                                   now=app_state.clock.now()))
+    out.write_bytes(svg)
+    click.echo(f"wrote {out} ({len(svg)} bytes)")
+
+
 def register(group: click.Group) -> None:
-    for command in (diagram, replay):
+    for command in (diagram, replay, report):
         group.add_command(command)

@@ -50,6 +50,9 @@ RULES: dict[str, dict[str, Allowed]] = {
     "/api/process-instances/<instance_id>/diagram.svg": {"GET": CASE_READERS},
     "/api/process-instances/<instance_id>/replay": {"GET": frozenset({L, AU, AD})},
     "/api/audit/verify": {"GET": frozenset({AU, AD})},
+    "/api/reports/accountability": {"GET": frozenset({L, AU, AD})},
+    "/api/reports/caps": {"GET": frozenset({L, AU, AD})},
+    "/api/reports/gantt/<instance_id>.svg": {"GET": frozenset({L, AU, AD})},
     # Web pages
     "/web-static/<path:filename>": {"GET": Access.PUBLIC},
     "/login": {"GET": Access.PUBLIC, "POST": Access.PUBLIC},

@@ -305,6 +305,33 @@ def parse_diagram(source: bytes | etree._ElementTree, *, file: str = "<bpmn>") -
     )
 
 
+@dataclass(frozen=True)
+class Semantics:
+    """The model part of a BPMN document (no layout needed): element types, names and nesting."""
+
+    elements: dict[str, str]
+    names: dict[str, str]
+    parents: dict[str, str]
+    stages: list[str]  # subprocesses directly inside the executable process, in document order
+
+
+def parse_semantics(source: bytes, *, file: str = "<bpmn>") -> Semantics:
+    tree = parse_xml(source, file=file)
+    root = tree.getroot()
+    nodes = {n.get("id"): n for n in root.iter() if isinstance(n.tag, str) and n.get("id")
+             and etree.QName(n).namespace == BPMN}
+    processes = root.findall(f"{{{BPMN}}}process")
+    executable = [p for p in processes if p.get("isExecutable", "true").lower() == "true"] or processes
+    stages = [n.get("id") for n in (executable[0] if executable else root)
+              if isinstance(n.tag, str) and _local(n.tag) in SUBPROCESS_TYPES and n.get("id")]
+    return Semantics(
+        elements={eid: _local(n.tag) for eid, n in nodes.items()},
+        names={eid: name for eid, n in nodes.items() if (name := _name(n, nodes))},
+        parents=_parents(nodes),
+        stages=stages,
+    )
+
+
 def _parents(nodes: dict[str, etree._Element]) -> dict[str, str]:
     parents = {}
     for element_id, node in nodes.items():
