@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from flask import Flask
 
-from engine.api import access, audit, definitions, diagrams, history, instances, problems, session, tasks
+from engine.api import access, audit, definitions, diagrams, history, instances, problems, reports, session, tasks
+from engine.api import external_tasks, incidents
 
 
 def init_app(app: Flask) -> None:
     session.init_app(app)
     access.init_app(app)
     problems.init_app(app)
-    for module in (definitions, instances, tasks, history, diagrams, audit):
+    for module in (definitions, instances, tasks, history, diagrams, external_tasks, incidents, audit, reports):
         app.register_blueprint(module.bp)
 
     @app.get("/api/health")
