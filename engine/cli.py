@@ -88,6 +88,9 @@ def main(ctx: click.Context, config: str | None, verbose: bool) -> None:
     """Hohhot construction-project approval engine."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from engine.auth.masking import install_log_masking
+
+    install_log_masking()  # ID-card and phone numbers never reach the log in clear
     ctx.obj = CliState(config)
 
 

@@ -1,3 +1,87 @@
-"""English for every Chinese string the pages wrap in `_()` (see engine/web/i18n.py)."""
+"""English for every Chinese string the pages wrap in `_()` (see engine/web/i18n.py).
 
-EN: dict[str, str] = {}
+tests/web/test_pages.py fails when a wrapped string, a status/light/event label or a department name has no
+English here.
+"""
+
+EN: dict[str, str] = {
+    # layout
+    "工程建设项目审批": "Construction project approvals",
+    "呼和浩特市行政审批和政务服务局": "Hohhot Administrative Approval and Government Services Bureau",
+    "工程建设项目审批管理系统": "Construction Project Approval System",
+    "待办任务": "Inbox", "项目查询": "Projects", "督办看板": "Supervision", "流程定义": "Process definitions",
+    "退出": "Sign out", "时间均为北京时间（Asia/Shanghai）": "All times are Beijing time (Asia/Shanghai)",
+    "个人身份信息已按规定脱敏显示": "Personal identity numbers are masked as required",
+    # sign-in
+    "登录": "Sign in", "用户登录": "Sign in", "会话已超时，请重新登录。": "Your session timed out; please sign in again.",
+    "用户名": "Username", "密码": "Password",
+    "连续 5 次密码错误将锁定账户 30 分钟。": "Five wrong passwords in a row lock the account for 30 minutes.",
+    "连续登录失败次数过多，账户已锁定，请于 %(time)s 后重试或联系管理员。":
+        "Too many failed sign-ins: the account is locked. Try again after %(time)s or contact an administrator.",
+    "账户已停用，请联系管理员。": "This account is disabled; contact an administrator.",
+    "用户名或密码错误。": "Wrong username or password.", "您已安全退出。": "You have signed out.",
+    "此账户没有可用的页面（服务任务账户请使用 API）。": "This account has no pages (service accounts use the API).",
+    # errors
+    "无权访问": "Forbidden", "未找到": "Not found", "请求被拒绝": "Request refused", "无法完成操作": "Could not complete",
+    "返回首页": "Back to the start page", "您无权访问此页面或执行此操作。": "You may not open this page or do this.",
+    "安全校验失败：表单缺少或带有无效的 CSRF 令牌，请刷新页面后重试。":
+        "Security check failed: the form's CSRF token is missing or invalid. Reload the page and try again.",
+    # inbox
+    "共 %(n)s 件": "%(n)s in total", "全部": "All", "我的任务": "Mine", "部门待签收": "Unclaimed in my departments",
+    "搜索": "Search", "项目名称、项目代码或统一社会信用代码": "Project name, project code or credit code",
+    "全部部门": "All departments", "部门": "Department", "状态灯": "Light", "排序": "Sort",
+    "按截止时间": "By due date", "按到达时间": "By arrival", "按项目名称": "By project name", "查询": "Search",
+    "项目": "Project", "申请单位": "Applicant", "办理环节": "Step", "截止日期": "Due date",
+    "剩余时限": "Time left", "办理人": "Assignee", "（未命名项目）": "(unnamed project)", "待签收": "Unclaimed",
+    "签收": "Claim", "取消签收": "Release", "办理": "Work on it", "查看": "View",
+    "没有符合条件的待办任务。": "No open tasks match.",
+    "暂停计时": "Clock paused", "无时限": "No limit", "超期 %(n)s 个工作日": "%(n)s working days overdue",
+    "剩余 %(n)s 个工作日": "%(n)s working days left",
+    # task page
+    "办理意见": "Decision", "必填": "required", "请选择": "Choose…", "是": "Yes", "提交": "Submit",
+    "保存草稿": "Save draft", "草稿保存于 %(at)s": "Draft saved at %(at)s",
+    "此任务由 %(user)s 办理中。": "%(user)s is working on this task.",
+    "此任务已不在办理中。": "This task is no longer open.",
+    "您可以查看此任务，但不能办理。": "You may view this task but not work on it.",
+    "前序部门意见": "Earlier departments' opinions", "暂无前序部门意见。": "No earlier opinions yet.",
+    "项目信息": "Project", "项目名称": "Project name", "项目代码": "Project code", "信用代码": "Credit code",
+    "受理时间": "Accepted", "查看项目全程": "Whole project", "办理时限": "Deadline", "到达时间": "Arrived",
+    "承诺截止": "Committed due", "转办": "Transfer", "转给": "To", "转办原因": "Reason",
+    "本部门没有其他在岗审批人员。": "No other active clerk in this department.",
+    "表单有 %(n)s 处需要修改，请查看标红的字段。": "%(n)s field(s) need correcting; see the fields marked in red.",
+    "已提交「%(step)s」，项目已流转到下一环节。": "Submitted \u201c%(step)s\u201d; the project has moved on.",
+    "草稿已保存。": "Draft saved.", "已签收，此任务由您办理。": "Claimed: this task is yours.",
+    "已退回到部门待办。": "Released back to the department.",
+    "请选择本部门的一位在岗审批人员。": "Choose an active clerk of this department.",
+    "请填写转办原因。": "Give the reason for the transfer.", "已转办给 %(user)s。": "Transferred to %(user)s.",
+    # projects
+    "共 %(n)s 个": "%(n)s in total", "状态": "Status", "没有符合条件的项目。": "No projects match.",
+    "当前环节": "Current steps", "没有正在办理的环节。": "No open steps.", "流程图": "Diagram",
+    "已办环节与当前位置": "steps done and where it is now", "部门意见": "Opinions", "暂无部门意见。": "No opinions yet.",
+    "办理历史": "History", "时间": "Time", "事项": "Event", "操作人": "By", "说明": "Detail", "流程": "Process",
+    "受理人": "Accepted by", "办结时间": "Finished", "运维操作": "Repair", "挂起": "Suspend", "恢复": "Resume",
+    "终止": "Terminate", "操作原因（必填）": "Reason (required)",
+    "请填写操作原因，原因将记入项目历史。": "Give a reason; it is recorded in the project's history.",
+    "操作已完成并记入历史。": "Done and recorded in the history.",
+    # dashboard and definitions
+    "本月自 %(d)s 起": "this month, since %(d)s", "办理中项目": "Open projects", "挂起项目": "Suspended projects",
+    "临期任务": "Tasks due soon", "超期任务": "Overdue tasks", "本月办结项目": "Finished this month",
+    "各部门办理情况": "By department", "在办": "Open", "临期": "Due soon", "超期": "Overdue",
+    "本月办结": "Done this month", "本月超时默认": "Deemed approved this month", "暂无数据。": "No data yet.",
+    "在办环节分布": "Open steps", "暂无在办环节。": "No open steps.", "流程标识": "Key", "名称": "Name",
+    "版本": "Version", "文件": "File", "表单": "Forms", "部署时间": "Deployed", "部署人": "Deployed by",
+    "尚未部署任何流程。": "Nothing deployed yet.",
+    # statuses, lights, history events
+    "办理中": "Running", "已挂起": "Suspended", "已办结": "Completed", "已终止": "Terminated", "待办": "Open",
+    "已取消": "Cancelled", "正常": "On time",
+    "项目受理": "Project accepted", "流程推进": "Process advanced", "办结": "Completed", "异常": "Incident",
+    "环节开始": "Step started", "退回待办": "Released", "提交意见": "Opinion submitted", "环节取消": "Step cancelled",
+    "超时默认同意": "Deemed approved", "计时开始": "Timer started", "计时到期": "Timer fired",
+    "计时取消": "Timer cancelled", "恢复计时": "Clock resumed",
+    # departments (processes/departments.toml)
+    "行政审批和政务服务局": "Administrative Approval and Government Services Bureau",
+    "发展和改革委员会": "Development and Reform Commission", "自然资源和规划局": "Natural Resources and Planning",
+    "住房和城乡建设局": "Housing and Urban-Rural Development", "生态环境局": "Ecology and Environment",
+    "人民防空办公室": "Civil Air Defence Office", "水务局": "Water Affairs", "林业和草原局": "Forestry and Grassland",
+    "交通运输局": "Transport", "文物局": "Cultural Heritage", "施工图审查机构": "Construction drawing review agency",
+}
