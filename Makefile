@@ -26,5 +26,8 @@ test: $(STAMP)
 test-long: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+lint-processes: $(STAMP)
+	$(BIN)/approvals lint --strict
+
 clean:
 	rm -rf var/ .pytest_cache test-output

@@ -64,6 +64,12 @@ def _json_arg(text: str) -> dict[str, Any]:
     return value
 
 
+def _locale() -> str:
+    from engine.bpmn.lint import locale_from_env
+
+    return locale_from_env()
+
+
 class EngineGroup(click.Group):
     """Engine errors become a one-line message and exit 1, never a traceback."""
 
@@ -77,6 +83,9 @@ class EngineGroup(click.Group):
             click.echo(f"error: {exc.detail}", err=True)
             for field_error in getattr(exc, "errors", []) or []:
                 click.echo(f"  {field_error.field}: {field_error.message}", err=True)
+            for finding in exc.extensions.get("findings", []):  # deploy refused by lint: every finding
+                message = finding["message_zh" if _locale() == "zh" else "message_en"]
+                click.echo(f"  {finding['file']}:{finding['line']}: {finding['rule_id']}: {message}", err=True)
             sys.exit(1)
 
 
@@ -303,3 +312,9 @@ _register_user_commands(main)
 from engine.cli_workers import register as _register_worker_commands  # noqa: E402
 
 _register_worker_commands(main)
+
+
+# `lint` lives in its own module.
+from engine.cli_lint import register as _register_lint_command  # noqa: E402
+
+_register_lint_command(main)

@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.bpmn.lint import LintContext, lint_report, load_departments
 from engine.bpmn.parsing import load_process
 from engine.dto import DefinitionOut
 from engine.errors import DefinitionNotFound
@@ -17,6 +18,16 @@ from engine.models import EventKind, ProcessDefinition
 from engine.services import history
 from engine.services.context import EngineContext
 from engine.services.forms import read_form
+
+
+def lint_context(ctx: EngineContext) -> LintContext:
+    """Deploy lints without the worker registry: an unknown topic is a warning and never blocks a deploy."""
+    return LintContext(forms_dir=ctx.forms_dir, departments=load_departments(ctx.processes_dir / "departments.toml"))
+
+
+def is_form_file(form: str) -> bool:
+    """Other form-key schemes (embedded:…, camunda-forms:…) get a generic form: nothing to snapshot (lint warns)."""
+    return "/" not in form and ":" not in form
 
 
 def _content_hash(bpmn: bytes, forms: dict[str, bytes]) -> str:
@@ -28,11 +39,15 @@ def _content_hash(bpmn: bytes, forms: dict[str, bytes]) -> str:
 
 def deploy_bytes(session: Session, ctx: EngineContext, data: bytes, file_name: str, *, actor: str,
                  now: datetime) -> DefinitionOut:
-    """Parse and check `data`; unchanged content (BPMN and referenced forms) returns the existing version."""
-    parsed = load_process(data, file=file_name)
+    """Lint, parse and check `data`; unchanged content (BPMN and referenced forms) returns the existing version.
+    Lint errors refuse the deploy (`InvalidBpmn` with every finding); warnings do not."""
+    report = lint_report(data, file=file_name, context=lint_context(ctx))
+    if report.errors:
+        raise report.refusal()
+    parsed = report.parsed or load_process(data, file=file_name)
     forms: dict[str, dict] = {}
     for element in parsed.elements.values():
-        if element.form and element.form not in forms:
+        if element.form and is_form_file(element.form) and element.form not in forms:
             forms[element.form] = read_form(ctx.forms_dir, element.form, bpmn_file=file_name,
                                             element_id=element.bpmn_id)
     form_bytes = {name: json.dumps(schema, sort_keys=True).encode() for name, schema in forms.items()}
