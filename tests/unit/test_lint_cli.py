@@ -101,3 +101,19 @@ def test_known_topics_come_from_the_worker_routers() -> None:
     topics = known_topics()
     assert topics is not None and "permit.issue" in topics
     assert topics == frozenset(t for router in workers.ROUTERS for t in router.topics)
+
+
+def test_deploy_refused_by_lint_prints_every_finding_and_deploys_nothing(project: Path, tmp_path: Path) -> None:
+    config = project.read_text(encoding="utf-8") + (
+        f'var = "{tmp_path / "var"}"\n[database]\nurl = "sqlite:///{tmp_path / "engine.db"}"\n'
+        '[audit]\nhmac_key = "test-key-0123456789abcdef0123456789"\n')
+    project.write_text(config, encoding="utf-8")
+    broken = tmp_path / "two_errors.bpmn"
+    broken.write_bytes((CORPUS / "unknown-department.bpmn").read_bytes().replace(
+        b'camunda:formKey="opinion"', b'camunda:formKey="site_visit"'))
+    result = CliRunner().invoke(main, ["--config", str(project), "deploy", str(broken)],
+                                env={"APPROVALS_LOCALE": "en"})
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("error: two_errors.bpmn:") and "(and 1 more error(s))" in lines[0]
+    assert sorted(line.split(": ")[1] for line in lines[1:]) == ["form-missing", "unknown-department"]

@@ -46,7 +46,7 @@ def check(doc: Document, names: Availability) -> Iterator[Finding]:
                 yield from _timer(doc, node, definition, names)
 
 
-def _line(site_element: etree._Element, text: str, line_in_text: int | None) -> int:
+def _line(site_element: etree._Element, line_in_text: int | None) -> int:
     base = site_element.sourceline or 1
     if not line_in_text:
         return base
@@ -62,7 +62,7 @@ def _check_site(doc: Document, site: Site) -> Iterator[Finding]:
     try:
         used = script_env.names_used(site.text, site.mode)
     except SandboxViolation as exc:
-        yield make(doc.file, "expression-invalid", _line(site.element, site.text, exc.line),
+        yield make(doc.file, "expression-invalid", _line(site.element, exc.line),
                    f"the {site.what} of {site.element_id} is not allowed in the sandbox: {exc.detail}",
                    f"{site.element_id} 的{site.what_zh}不能在沙箱中编译：{exc.detail}", site.element_id)
         return
@@ -83,7 +83,7 @@ def _first_use(site: Site, name: str) -> int:
     except SyntaxError:
         return site.element.sourceline or 1
     lines = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == name]
-    return _line(site.element, site.text, min(lines) if lines else None)
+    return _line(site.element, min(lines) if lines else None)
 
 
 def _sites(doc: Document, names: Availability) -> Iterator[Site]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from engine.bpmn.lint import (
     document,
@@ -94,7 +94,7 @@ def _spiff_finding(finding: Finding, sandbox: bool, project: list[Finding]) -> l
     covered = {f.element_id for f in project if f.severity == Severity.ERROR}
     if finding.element_id is not None and finding.element_id in covered:
         return []
-    return [replace(finding)]
+    return [finding]
 
 
 def lint(data: bytes, *, file: str, context: LintContext) -> list[Finding]:
