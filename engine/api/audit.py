@@ -13,7 +13,7 @@ from engine.errors import InvalidInput
 from engine.services import history, instances
 from engine.services.replay import Replayer
 
-bp = Blueprint("audit", __name__, url_prefix="/api")
+bp = Blueprint("audit_api", __name__, url_prefix="/api")
 
 
 def int_arg(name: str) -> int | None:

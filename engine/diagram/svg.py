@@ -60,6 +60,7 @@ def render_svg(diagram: Diagram, highlight: Highlight | None = None, *, title: s
     ordered = [p for p in planes if not p.is_drilldown] + [p for p in planes if p.is_drilldown]
     root = etree.Element(f"{{{SVG_NS}}}svg", nsmap={None: SVG_NS})
     root.set("version", "1.1")
+    root.set("font-family", FONT_FAMILY.replace("'", ""))
     style = el(root, "style")
     style.text = STYLE
     _defs(root)
@@ -170,10 +171,32 @@ def _shape_group(parent: etree._Element, labels: etree._Element, shape: Shape, h
     tip = el(group, "title")
     tip.text = f"{shape.name or ''} ({shape.element_id})".strip() + (f" · {' '.join(states)}" if states else "")
     draw_shape(group, shape)
+    if states:
+        _paint(group, states[-1])
     if "deemed" in states:
         _badge(group, shape.bounds, "视为同意")
     if shape.name and (shape.type in EXTERNAL_LABEL_TYPES or (shape.type == "group" and shape.label is not None)):
         _external_label(labels, shape)
+
+
+# The same look as STYLE, as presentation attributes: an SVG shown through <img> under a strict
+# Content-Security-Policy may not apply its <style> element, and the highlight must survive that.
+PAINT = {
+    "completed": {"stroke": COLORS["completed"], "fill": "#e8f5e9"},
+    "active": {"stroke": COLORS["active"], "fill": "#e3f2fd", "stroke-width": "3.5"},
+    "fired": {"stroke": COLORS["fired"], "fill": "#fff3e0"},
+    "deemed": {"stroke": COLORS["deemed"], "fill": "#f3e5f5", "stroke-width": "3", "stroke-dasharray": "7 3"},
+}
+
+
+def _paint(group: etree._Element, state: str) -> None:
+    for node in group:
+        classes = (node.get("class") or "").split()
+        if "body" in classes or (state == "fired" and "body-inner" in classes):
+            for key, value in PAINT[state].items():
+                if key == "fill" and node.get("fill") == "none":
+                    continue
+                node.set(key, value)
 
 
 def _badge(group: etree._Element, b: Bounds, text: str) -> None:
@@ -213,6 +236,8 @@ def _edge_group(parent: etree._Element, labels: etree._Element, edge: Edge, hl: 
                                     "stroke_linejoin": "round"}
         if edge.type == "sequenceFlow":
             attrs["marker_end"] = "url(#seq-end-taken)" if taken else "url(#seq-end)"
+            if taken:
+                attrs.update(stroke=COLORS["taken"], stroke_width=3)
         elif edge.type == "messageFlow":
             attrs.update(stroke_dasharray="10 6", marker_end="url(#msg-end)", marker_start="url(#msg-start)")
         else:  # associations, data associations

@@ -103,9 +103,9 @@ def init_app(app: Flask) -> None:
     app.before_request(_before_page_request)
     app.after_request(_security_headers)
 
-    from engine.web import auth_views, dashboard, inbox, projects, task_views
+    from engine.web import audit, auth_views, dashboard, inbox, projects, task_views
 
-    for module in (auth_views, inbox, task_views, projects, dashboard):
+    for module in (auth_views, inbox, task_views, projects, dashboard, audit):
         app.register_blueprint(module.bp)
     app.register_error_handler(CSRFError, csrf_error)
 
