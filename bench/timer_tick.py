@@ -74,6 +74,9 @@ def main() -> None:
         for size in SIZES:
             _fill(state, definition.id, have, size)
             have = size
+            with state.db_engine.connect() as conn:  # fresh planner statistics after a bulk insert
+                conn.exec_driver_sql("ANALYZE")
+                conn.commit()
             for _ in range(10):  # warm the connection pool and the page cache
                 timers.fire_due(state.sessions, state.ctx, NOW, 100)
             samples = []
