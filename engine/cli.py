@@ -7,6 +7,7 @@ import getpass
 import io
 import json
 import logging
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -103,6 +104,10 @@ def main(ctx: click.Context, config: str | None, verbose: bool) -> None:
     ctx.obj = CliState(config)
 
 
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 @main.command()
 @click.option("--port", type=int, default=None, help="port (default from [server] port)")
 @click.option("--host", default=None, help="interface (default from [server] host)")
@@ -120,6 +125,9 @@ def serve(state: CliState, port: int | None, host: str | None) -> None:
     stop = start_background(app_state)
     host, port = host or settings.server.host, port or settings.server.port
     click.echo(f"serving http://{host}:{port}")
+    # SIGTERM (systemd, docker stop) ends like Ctrl-C: waitress returns and the background services stop
+    # gracefully (in-process workers finish and report the jobs they hold).
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         waitress_serve(app, host=host, port=port, threads=settings.server.threads)
     finally:

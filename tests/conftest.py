@@ -274,3 +274,15 @@ def postgres_settings(postgres_database: str, tmp_path: Path) -> Settings:
             "workers": {"enabled": False},
         },
     )
+
+
+@pytest.fixture
+def postgres_app(postgres_settings: Settings, clock: SimulatedClock) -> Iterator[Flask]:
+    """`app` on this module's PostgreSQL database, with a fresh schema for every test. A module reruns SQLite
+    tests on PostgreSQL by importing them and overriding `settings` and `app` with the postgres_ fixtures."""
+    app = create_app(postgres_settings, clock=clock)
+    db_engine = engine_state(app).db_engine
+    Base.metadata.drop_all(db_engine)
+    Base.metadata.create_all(db_engine)
+    yield app
+    db_engine.dispose()
