@@ -12,7 +12,6 @@ import logging
 import os
 import secrets
 from pathlib import Path
-from urllib.parse import quote
 
 from flask import Flask, Response, g, redirect, request, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -99,7 +98,6 @@ def init_app(app: Flask) -> None:
     identity.init_app(app)
     i18n.init_app(app)
     formatting.init_app(app)
-    app.jinja_env.globals.update(quote=quote)
     app.before_request(_before_page_request)
     app.after_request(_security_headers)
 
