@@ -76,7 +76,7 @@ def _start_instances(state: AppState, first: int, count: int) -> set[str]:
     return ids
 
 
-def _spawn(state: AppState, log_dir: Path, worker_id: str, *, stall: bool = False,
+def _spawn(state: AppState, log_dir: Path, worker_id: str, *, stall: bool = False, slow: float = 0.0,
            lock_seconds: float = 300) -> subprocess.Popen[bytes]:
     env = {**os.environ, "APPROVALS_CONFIG": str(ROOT / "config.toml"),
            "APPROVALS_DATABASE__URL": state.settings.database.url, "APPROVALS_AUDIT__HMAC_KEY": HMAC_KEY,
@@ -84,8 +84,8 @@ def _spawn(state: AppState, log_dir: Path, worker_id: str, *, stall: bool = Fals
            "APPROVALS_WORKERS__POLL_INTERVAL_SECONDS": "0.2", "APPROVALS_WORKERS__LONG_POLL_SECONDS": "2"}
     args = [sys.executable, "-m", "tests.integration.effect_worker", _dsn(state), "--worker-id", worker_id]
     with (log_dir / f"{worker_id}.log").open("wb") as log:  # the child keeps its own copy of the fd
-        return subprocess.Popen(args + (["--stall"] if stall else []), env=env, cwd=ROOT, stdout=log,
-                                stderr=subprocess.STDOUT)
+        return subprocess.Popen(args + (["--stall"] if stall else []) + ["--slow", str(slow)], env=env, cwd=ROOT,
+                                stdout=log, stderr=subprocess.STDOUT)
 
 
 def _wait_for(what: str, check: Callable[[], bool], timeout: float, procs: list[subprocess.Popen[bytes]],
@@ -194,3 +194,21 @@ def test_a_job_held_by_a_killed_worker_is_done_by_another_after_its_lock_expires
     with state.sessions() as s:
         job = s.get(ServiceJob, job_id)
         assert (job.status, job.finished_by, job.attempts, job.failures) == ("completed", "rescuer", 2, 0)
+
+
+def test_sigterm_lets_a_running_handler_finish_and_report(pg_state: AppState, tmp_path: Path) -> None:
+    state = pg_state
+    [instance_id] = _start_instances(state, 60_000, 1)
+    with state.sessions() as s:
+        job_id = s.scalars(select(ServiceJob.id).where(ServiceJob.instance_id == instance_id)).one()
+    worker = _spawn(state, tmp_path, "graceful", slow=1.5)
+    _wait_for("the handler to start",
+              lambda: bool(_rows(state, "SELECT 1 FROM effect_calls WHERE job_id = %s", (job_id,))), 60, [worker],
+              tmp_path)
+    worker.send_signal(signal.SIGTERM)  # mid-handler
+    assert worker.wait(timeout=30) == 0
+    with state.sessions() as s:
+        job = s.get(ServiceJob, job_id)
+        assert (job.status, job.finished_by) == ("completed", "graceful")
+        assert s.get(ProcessInstance, instance_id).status == InstanceStatus.COMPLETED
+    assert "finishing running jobs" in (tmp_path / "graceful.log").read_text()
