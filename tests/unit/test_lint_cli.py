@@ -117,3 +117,13 @@ def test_deploy_refused_by_lint_prints_every_finding_and_deploys_nothing(project
     lines = result.stderr.splitlines()
     assert lines[0].startswith("error: two_errors.bpmn:") and "(and 1 more error(s))" in lines[0]
     assert sorted(line.split(": ")[1] for line in lines[1:]) == ["form-missing", "unknown-department"]
+
+
+def test_an_unreadable_worker_registry_is_said_not_silently_skipped(project: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import engine.cli_lint
+
+    monkeypatch.setattr(engine.cli_lint, "known_topics", lambda: None)
+    code, out, err = _lint(project)
+    assert code == 0 and "unknown-topic" not in out
+    assert "workers.ROUTERS could not be read" in err
