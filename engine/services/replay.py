@@ -19,7 +19,7 @@ import json
 import re
 import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -81,21 +81,26 @@ class IdMap:
 
 
 class ScratchTemplate:
-    """An empty schema, built once per replay session and copied for each instance (SQLite backup API)."""
+    """An empty schema built once per replay session, and one scratch database reset to it for each instance
+    (SQLite backup API). Reusing the scratch engine keeps SQLAlchemy's compiled-statement cache warm."""
 
     def __init__(self) -> None:
         self._engine = create_engine("sqlite://", poolclass=StaticPool)
         Base.metadata.create_all(self._engine)
-        raw = self._engine.raw_connection()
-        self._connection: sqlite3.Connection = raw.driver_connection  # type: ignore[assignment]
-
-    def copy(self) -> Scratch:
-        connection = sqlite3.connect(":memory:", check_same_thread=False)
-        self._connection.backup(connection)
+        self._connection: sqlite3.Connection = self._engine.raw_connection().driver_connection  # type: ignore[assignment]
+        self._scratch_connection = sqlite3.connect(":memory:", check_same_thread=False)
+        connection = self._scratch_connection
         db_engine = create_engine("sqlite://", creator=lambda: connection, poolclass=StaticPool)
-        return Scratch(db_engine, sessionmaker(bind=db_engine, expire_on_commit=False))
+        self._scratch = Scratch(db_engine, sessionmaker(bind=db_engine, expire_on_commit=False))
+
+    def fresh(self) -> Scratch:
+        """The scratch database, emptied back to the bare schema."""
+        self._connection.backup(self._scratch_connection)
+        return self._scratch
 
     def close(self) -> None:
+        self._scratch.db_engine.dispose()
+        self._scratch_connection.close()
         self._engine.dispose()
 
 
@@ -103,9 +108,6 @@ class ScratchTemplate:
 class Scratch:
     db_engine: Any
     sessions: sessionmaker[Session]
-
-    def close(self) -> None:
-        self.db_engine.dispose()
 
 
 @dataclass(frozen=True)
@@ -297,25 +299,22 @@ class Replayer:
         target = until if until is not None else last_seq
         if self._template is None:
             self._template = ScratchTemplate()
-        scratch = self._template.copy()
+        scratch = self._template.fresh()
+        run = self._new_run(instance, scratch)
+        report = ReplayReport(instance_id, target, last_seq, commands=0)
         try:
-            run = self._new_run(instance, scratch)
-            report = ReplayReport(instance_id, target, last_seq, commands=0)
-            try:
-                for segment in _segments(events, self.registry):
-                    if segment[0].seq > target:
-                        break
-                    self._apply(run, segment)
-                    report.commands += 1
-                if verify:
-                    self._verify_state(run, instance, last_seq)
-                    report.state_verified = True
-            except ReplayMismatch as exc:
-                report.difference = Difference(exc.seq, exc.kind, exc.message)
-            report.as_of = self._as_of(run, events, target)
-            return report
-        finally:
-            scratch.close()
+            for segment in _segments(events, self.registry):
+                if segment[0].seq > target:
+                    break
+                self._apply(run, segment)
+                report.commands += 1
+            if verify:
+                self._verify_state(run, instance, last_seq)
+                report.state_verified = True
+        except ReplayMismatch as exc:
+            report.difference = Difference(exc.seq, exc.kind, exc.message)
+        report.as_of = self._as_of(run, events, target)
+        return report
 
     def replay_all(self, *, verify: bool = True, key: str | None = None) -> Iterable[ReplayReport]:
         query = select(ProcessInstance.id).order_by(ProcessInstance.started_at, ProcessInstance.id)
@@ -370,7 +369,9 @@ class Replayer:
             replayed_state, replayed_status = replayed.state_json, replayed.status
         if replayed_status != instance.status:
             raise ReplayMismatch(None, None, f"status stored {instance.status}, replayed {replayed_status}")
-        parsed = self.ctx.specs.get(self.session.get(ProcessDefinition, instance.definition_id))  # type: ignore[arg-type]
+        definition = self.session.get(ProcessDefinition, instance.definition_id)
+        assert definition is not None  # FK
+        parsed = self.ctx.specs.get(definition)
         stored = canonical_state(load_workflow(instance.state_json, parsed.spec, parsed.subprocess_specs))
         rebuilt = canonical_state(load_workflow(replayed_state, parsed.spec, parsed.subprocess_specs))
         where = first_difference(stored, rebuilt)
@@ -392,16 +393,11 @@ class Replayer:
             tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
                                                             HumanTask.status == HumanTaskStatus.OPEN)
                                     .order_by(HumanTask.created_at, HumanTask.id)).all()
-            open_tasks = [_with_recorded_ids(TaskOut.from_model(t), run.ids, self.session) for t in tasks]
+            open_tasks = [replace(TaskOut.from_model(t), id=run.ids.backward(t.id), instance_id=run.instance_id)
+                          for t in tasks]
             timers = session.scalars(select(Timer).where(Timer.instance_id == instance.id,
                                                          Timer.status == TimerStatus.WAITING)
                                      .order_by(Timer.due_at, Timer.bpmn_id)).all()
             waiting = [{"timer_id": run.ids.backward(t.id), "bpmn_id": t.bpmn_id,
                         "due_at": format_at(t.due_at) if t.due_at else None} for t in timers]
             return AsOf(target, at, instance.status, open_tasks, waiting, _plain(runtime.workflow_data(workflow)))
-
-
-def _with_recorded_ids(task: TaskOut, ids: IdMap, _session: Session) -> TaskOut:
-    from dataclasses import replace
-
-    return replace(task, id=ids.backward(task.id), instance_id=ids.backward(task.instance_id))

@@ -14,7 +14,7 @@ CAPS_COLUMNS = ["instance_id", "business_key", "process_key", "status", "accepte
                 "used_wd", "paused_wd", "remaining_wd", "within_cap", "pauses", "stages"]
 
 
-def _csv(header: list[str], rows: list[list[object]]) -> str:
+def to_csv(header: list[str], rows: list[list[object]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)
@@ -23,7 +23,7 @@ def _csv(header: list[str], rows: list[list[object]]) -> str:
 
 
 def accountability_csv(report: AccountabilityReport) -> str:
-    return _csv(ACCOUNTABILITY_COLUMNS, [
+    return to_csv(ACCOUNTABILITY_COLUMNS, [
         [r.department, r.department_name, r.step, r.step_name, r.reviews, r.on_time, r.overdue, r.deemed,
          ";".join(r.projects)] for r in report.rows])
 
@@ -46,7 +46,7 @@ def _pauses_text(row: CapRow) -> str:
 
 
 def caps_csv(rows: Sequence[CapRow]) -> str:
-    return _csv(CAPS_COLUMNS, [
+    return to_csv(CAPS_COLUMNS, [
         [r.instance_id, r.business_key or "", r.process_key, r.status, r.accepted_on, r.ended_at or "",
          "" if r.cap_wd is None else r.cap_wd, r.used_wd, r.paused_wd,
          "" if r.remaining_wd is None else r.remaining_wd, "" if r.within_cap is None else r.within_cap,

@@ -114,7 +114,7 @@ def history_csv(instance_id: str) -> Response:
     rows = [[e.seq, history.format_at(e.at), e.kind, e.actor, json.dumps(e.payload, ensure_ascii=False,
                                                                         sort_keys=True), e.prev_hash, e.hash]
             for e in history.list_events(session, instance_id)]
-    text = report_export._csv(["seq", "at", "kind", "actor", "payload", "prev_hash", "hash"], rows)
+    text = report_export.to_csv(["seq", "at", "kind", "actor", "payload", "prev_hash", "hash"], rows)
     return _csv(text, f"history-{instance_id}")
 
 
