@@ -163,7 +163,7 @@ def clock_advance(state: CliState, delta: str, actor: str | None) -> None:
 @pass_state
 def scheduler_command(state: CliState, once: bool) -> None:
     """Run the timer scheduler until SIGTERM (any number on PostgreSQL; one on SQLite)."""
-    from engine import scheduler
+    from engine import metrics, scheduler
 
     app = state.app
     if once:
@@ -172,6 +172,7 @@ def scheduler_command(state: CliState, once: bool) -> None:
         return
     click.echo(f"timer scheduler running every {app.settings.scheduler.tick_seconds}s (Ctrl-C to stop)")
     scheduler.run(app)
+    click.echo(f"stopped; this process fired {metrics.TIMERS_FIRED.value:g} timer(s)")
 
 
 def register(main: click.Group) -> None:
