@@ -313,6 +313,8 @@ class Semantics:
     names: dict[str, str]
     parents: dict[str, str]
     stages: list[str]  # subprocesses directly inside the executable process, in document order
+    boundary: dict[str, tuple[str, bool]] = field(default_factory=dict)  # boundary id -> (host, interrupting)
+    timers: frozenset[str] = frozenset()  # events with a timer definition
 
 
 def parse_semantics(source: bytes, *, file: str = "<bpmn>") -> Semantics:
@@ -329,6 +331,9 @@ def parse_semantics(source: bytes, *, file: str = "<bpmn>") -> Semantics:
         names={eid: name for eid, n in nodes.items() if (name := _name(n, nodes))},
         parents=_parents(nodes),
         stages=stages,
+        boundary={eid: (n.get("attachedToRef", ""), _bool(n, "cancelActivity", True)) for eid, n in nodes.items()
+                  if _local(n.tag) == "boundaryEvent"},
+        timers=frozenset(eid for eid, n in nodes.items() if "timer" in _event_definitions(n)),
     )
 
 

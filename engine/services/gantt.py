@@ -18,10 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.calendar import SHANGHAI, WorkCalendar
-from engine.models import EventKind, HumanTask, HumanTaskStatus, InstanceEvent, ProcessDefinition
+from engine.diagram.model import parse_semantics
+from engine.models import HumanTask, HumanTaskStatus, ProcessDefinition
 from engine.services import history
 from engine.services.instances import get_instance
-from engine.services.reports import CapRow, WorkingDayClock, cap_row
+from engine.services.reports import CapRow, Deemed, WorkingDayClock, cap_row, deemed_in
 
 FONTS = ["Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "Microsoft YaHei", "PingFang SC",
          "DejaVu Sans", "sans-serif"]
@@ -126,24 +127,25 @@ def project_gantt(session: Session, instance_id: str, *, calendar: WorkCalendar,
     clock = WorkingDayClock(calendar, pauses)
     tasks = sorted(session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id)),
                    key=lambda t: (t.created_at, t.completed_at or datetime.max.replace(tzinfo=SHANGHAI), t.bpmn_id))
-    deemed = _deemed_task_ids(events, tasks)
+    found = deemed_in(events, parse_semantics(definition.source_xml.encode("utf-8"), file=definition.file_name),
+                      definition.elements or {})
+    deemed = _deemed_task_ids(found, tasks)
     label = instance.business_key or instance.id[:8]
     title = f"{definition.name or definition.process_key} · {label} · 受理 {accepted.isoformat()}"
     return gantt_svg(row, bars(row, tasks, clock, deemed, now), title=title)
 
 
-def _deemed_task_ids(events: Sequence[InstanceEvent], tasks: list[HumanTask]) -> set[str]:
-    """Tasks named by `task:deemed_approved` (by task id, else the latest cancelled task of that step)."""
-    found: set[str] = set()
-    for event in events:
-        if event.kind != EventKind.TASK_DEEMED_APPROVED:
+def _deemed_task_ids(found: Sequence[Deemed], tasks: list[HumanTask]) -> set[str]:
+    """The tasks deemed approved: by task id when recorded, else the task of that step closed at that instant
+    (the timer cancelled it), else the latest closed one before it."""
+    ids: set[str] = set()
+    for deemed in found:
+        if deemed.task_id:
+            ids.add(deemed.task_id)
             continue
-        payload = event.payload or {}
-        if payload.get("task_id"):
-            found.add(str(payload["task_id"]))
-            continue
-        candidates = [t for t in tasks if t.bpmn_id == payload.get("bpmn_id") and t.status != HumanTaskStatus.OPEN
-                      and t.created_at <= event.at]
-        if candidates:
-            found.add(candidates[-1].id)
-    return found
+        closed = [t for t in tasks if t.bpmn_id == deemed.bpmn_id and t.status != HumanTaskStatus.OPEN
+                  and t.created_at <= deemed.at]
+        exact = [t for t in closed if t.completed_at == deemed.at]
+        if exact or closed:
+            ids.add((exact or closed)[-1].id)
+    return ids

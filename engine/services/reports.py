@@ -3,8 +3,10 @@
 Both read only history events and task rows, so they work for any process that follows the conventions:
 - a **review** is a user task with the property `limit_committed_wd`; its department is the property
   `department`, else its first candidate group, else its lane; its committed due is the row's `due_at`;
-- a **deemed approval** is a `task:deemed_approved` event (payload `bpmn_id`, and `department` or
-  `candidate_groups`; else the department comes from the element's properties);
+- a **deemed approval** is the review's interrupting boundary timer firing (`timer:fired` of a timer attached to a
+  review whose `silent_default` is not false: DESIGN.md §4), or a `task:deemed_approved` event (payload `bpmn_id`,
+  and `department` or `candidate_groups`); both name the same approval, so per project and step the larger of the
+  two counts is taken;
 - **overdue** = a review completed after its committed due, or still open past it (cancelled ones are not);
 - the **cap** of a project is the start variable `cap_wd`, else the process default (commercial 67, government
   investment 96 working days); working days count from the acceptance date of the start (a filing on a
@@ -128,24 +130,76 @@ def accountability(session: Session, *, now: datetime, departments: dict[str, st
             _add_project(entry, project(task.instance_id))
         elif task.status == HumanTaskStatus.COMPLETED:
             entry.on_time += 1
-    deemed_events = session.scalars(select(InstanceEvent).where(InstanceEvent.kind == EventKind.TASK_DEEMED_APPROVED)
-                                    .order_by(InstanceEvent.at, InstanceEvent.id))
-    for event in deemed_events:
-        payload = event.payload or {}
-        step = str(payload.get("bpmn_id") or UNKNOWN)
-        instance = instances.get(event.instance_id or "")
-        info = _element(definitions, instance, step)
-        groups = payload.get("candidate_groups") or info.get("candidate_groups") or []
-        department = str(payload.get("department") or review_department(info.get("properties") or {}, groups,
-                                                                         info.get("lane")))
-        entry = row(department, step, payload.get("name") or info.get("name"))
+    semantics: dict[int, Semantics] = {}
+    for found in deemed_approvals(session, definitions, instances, semantics):
+        info = _element(definitions, instances.get(found.instance_id), found.bpmn_id)
+        department = found.department or review_department(info.get("properties") or {},
+                                                            info.get("candidate_groups") or [], info.get("lane"))
+        entry = row(department, found.bpmn_id, info.get("name"))
         entry.deemed += 1
-        _add_project(entry, project(event.instance_id or ""))
+        _add_project(entry, project(found.instance_id))
     for entry in rows.values():
         entry.projects.sort()
     order = {code: i for i, code in enumerate(departments)}
     ordered = sorted(rows.values(), key=lambda r: (order.get(r.department, len(order)), r.department, r.step))
     return AccountabilityReport(format_at(now), ordered)
+
+
+@dataclass(frozen=True)
+class Deemed:
+    instance_id: str
+    bpmn_id: str  # the review
+    at: datetime
+    department: str | None  # when the record names it
+    task_id: str | None = None
+
+
+def deemed_in(events: Sequence[InstanceEvent], semantics: Semantics, elements: dict[str, Any]) -> list[Deemed]:
+    """One instance's deemed approvals, from its events (see the module docstring)."""
+    by_timer: dict[str, list[Deemed]] = defaultdict(list)
+    by_record: dict[str, list[Deemed]] = defaultdict(list)
+    for event in events:
+        payload = event.payload or {}
+        bpmn_id = str(payload.get("bpmn_id") or "")
+        if event.kind == EventKind.TIMER_FIRED and bpmn_id in semantics.timers:
+            host, interrupting = semantics.boundary.get(bpmn_id, ("", False))
+            properties = (elements.get(host) or {}).get("properties") or {}
+            silent_default = str(properties.get("silent_default", "true")).strip().lower() != "false"
+            if interrupting and is_review(properties) and silent_default:
+                by_timer[host].append(Deemed(event.instance_id or "", host, event.at, None))
+        elif event.kind == EventKind.TASK_DEEMED_APPROVED and bpmn_id:
+            groups = payload.get("candidate_groups") or []
+            department = payload.get("department") or (groups[0] if groups else None)
+            by_record[bpmn_id].append(Deemed(event.instance_id or "", bpmn_id, event.at,
+                                             str(department) if department else None, payload.get("task_id")))
+    found = []
+    for bpmn_id in sorted(set(by_timer) | set(by_record)):
+        records, timers = by_record.get(bpmn_id, []), by_timer.get(bpmn_id, [])
+        found.extend(records if len(records) >= len(timers) else timers)
+    return sorted(found, key=lambda d: (d.at, d.bpmn_id))
+
+
+def deemed_approvals(session: Session, definitions: dict[int, ProcessDefinition],
+                     instances: dict[str, ProcessInstance], cache: dict[int, Semantics]) -> list[Deemed]:
+    relevant = (EventKind.TIMER_FIRED, EventKind.TASK_DEEMED_APPROVED)
+    events: dict[str, list[InstanceEvent]] = defaultdict(list)
+    for event in session.scalars(select(InstanceEvent).where(InstanceEvent.kind.in_(relevant))
+                                 .order_by(InstanceEvent.chain, InstanceEvent.seq)):
+        events[event.chain].append(event)
+    found = []
+    for instance_id, chain in events.items():
+        instance = instances.get(instance_id)
+        if instance is None:
+            continue
+        definition = definitions[instance.definition_id]
+        found.extend(deemed_in(chain, semantics_of(definition, cache), definition.elements or {}))
+    return found
+
+
+def semantics_of(definition: ProcessDefinition, cache: dict[int, Semantics]) -> Semantics:
+    if definition.id not in cache:
+        cache[definition.id] = parse_semantics(definition.source_xml.encode("utf-8"), file=definition.file_name)
+    return cache[definition.id]
 
 
 def _element(definitions: dict[int, ProcessDefinition], instance: ProcessInstance | None,
@@ -324,10 +378,7 @@ def caps(session: Session, *, calendar: WorkCalendar, now: datetime, key: str | 
     rows = []
     for instance in session.scalars(query):
         definition = definitions[instance.definition_id]
-        if definition.id not in semantics:
-            semantics[definition.id] = parse_semantics(definition.source_xml.encode("utf-8"),
-                                                       file=definition.file_name)
         events = session.scalars(select(InstanceEvent).where(InstanceEvent.chain == instance.id)
                                  .order_by(InstanceEvent.seq)).all()
-        rows.append(cap_row(instance, definition, events, calendar, now, semantics[definition.id]))
+        rows.append(cap_row(instance, definition, events, calendar, now, semantics_of(definition, semantics)))
     return rows

@@ -47,17 +47,20 @@ def _record_deemed(app: Flask, instance_id: str, bpmn_id: str, department: str) 
 
 @pytest.fixture
 def projects(app: Flask, deploy: Callable[..., DefinitionOut], clock: SimulatedClock) -> dict[str, str]:
-    """A: everything on time with a 3-day pause; B: land deemed, fire silent past due; C: fire late."""
+    """A: everything on time with a 3-day pause; B: land deemed (and recorded), fire silent past due; C: fire late;
+    D: land deemed by its timer with no record event."""
     deploy(DATA / "bpmn" / "audit_stages.bpmn")
     state = engine_state(app)
     clock.set(_at(2))
     ids = {name: start(app, "audit_stages", {"cap_wd": 5} if name == "A" else {}, business_key=name)
-           for name in "ABC"}
+           for name in "ABCD"}
     for instance_id in ids.values():
         complete(app, instance_id, "intake", {})
     clock.set(_at(2, 11))
     complete(app, ids["B"], "supplement", {})  # B's pause ends the same day: 0 working days
     complete(app, ids["C"], "supplement", {})
+    complete(app, ids["D"], "supplement", {})
+    complete(app, ids["D"], "review_fire", {})
     clock.set(_at(3))
     complete(app, ids["A"], "review_land", {})
     complete(app, ids["C"], "review_land", {})
@@ -67,8 +70,8 @@ def projects(app: Flask, deploy: Callable[..., DefinitionOut], clock: SimulatedC
     complete(app, ids["A"], "supplement", {})  # A paused Monday -> Thursday: 3 working days
     clock.set(_at(6))
     complete(app, ids["A"], "permit", {})
-    fired = timers.fire_due(state.sessions, state.ctx, clock.now())  # B's land review: deemed at Thursday's end
-    assert fired.fired
+    fired = timers.fire_due(state.sessions, state.ctx, clock.now())  # B's and D's land reviews: deemed Thursday
+    assert len(fired.fired) == 2
     _record_deemed(app, ids["B"], "review_land", "nrp")
     clock.set(_at(9))
     complete(app, ids["C"], "review_fire", {})  # due Thursday, done the next Monday: overdue
@@ -79,15 +82,20 @@ def projects(app: Flask, deploy: Callable[..., DefinitionOut], clock: SimulatedC
 def test_accountability_by_department_and_step(app: Flask, projects: dict[str, str], clock: SimulatedClock) -> None:
     with engine_state(app).sessions() as session:
         report = reports.accountability(session, now=clock.now(), departments=DEPARTMENTS)
-        direct = session.scalar(select(func.count()).where(InstanceEvent.kind == EventKind.TASK_DEEMED_APPROVED))
+        # Counted directly from the events: the deemed timers that fired (B's is also recorded as such).
+        fired = session.scalars(select(InstanceEvent.chain).where(InstanceEvent.kind == EventKind.TIMER_FIRED,
+                                                                  InstanceEvent.payload["bpmn_id"].as_string()
+                                                                  == "deemed_land")).all()
+        records = session.scalar(select(func.count()).where(InstanceEvent.kind == EventKind.TASK_DEEMED_APPROVED))
     rows = {(r.department, r.step): r for r in report.rows}
     fire, land = rows[("hc", "review_fire")], rows[("nrp", "review_land")]
-    assert (fire.reviews, fire.on_time, fire.overdue, fire.deemed) == (3, 1, 2, 0)
+    assert (fire.reviews, fire.on_time, fire.overdue, fire.deemed) == (4, 2, 2, 0)
     assert fire.projects == ["B", "C"] and fire.department_name == "住房和城乡建设局"
-    assert (land.reviews, land.on_time, land.overdue, land.deemed) == (3, 2, 0, 1)
-    assert land.projects == ["B"] and land.step_name == "用地审查"
-    assert report.deemed == direct == 1
-    assert report.by_department()["hc"] == {"reviews": 3, "overdue": 2, "deemed": 0}
+    assert (land.reviews, land.on_time, land.overdue, land.deemed) == (4, 2, 0, 2)
+    assert land.projects == ["B", "D"] and land.step_name == "用地审查"
+    assert sorted(fired) == sorted([projects["B"], projects["D"]]) and records == 1
+    assert report.deemed == len(fired) == 2, "a recorded deemed approval and its timer are one approval"
+    assert report.by_department()["hc"] == {"reviews": 4, "overdue": 2, "deemed": 0}
     assert [r.department for r in report.rows] == ["nrp", "hc"], "departments in departments.toml order"
 
 
@@ -118,15 +126,18 @@ def test_gantt_is_svg_with_chinese_text(app: Flask, projects: dict[str, str], cl
     texts = " ".join("".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text"))
     for label in ("用地审查", "消防设计审查", "并联审查阶段", "超时默认同意", "超期"):
         assert label in texts, label
+    with state.sessions() as session:  # D's deemed approval has no record event: its timer tells
+        svg = project_gantt(session, projects["D"], calendar=calendars.current(session, state.ctx), now=clock.now())
+    assert "超时默认同意" in svg.decode("utf-8")
 
 
 def test_report_cli_formats(app: Flask, settings: Settings, projects: dict[str, str], tmp_path: Path) -> None:
     config = cli_config(settings, tmp_path)
     table = run_cli(config, "report", "accountability")
     assert table.exit_code == 0, table.output
-    assert "住房和城乡建设局" in table.output and "超时默认同意 1" in table.output
+    assert "住房和城乡建设局" in table.output and "超时默认同意 2" in table.output
     rows = list(csv.DictReader(io.StringIO(run_cli(config, "report", "accountability", "--format", "csv").output)))
-    assert {(r["step"], r["deemed"], r["overdue"]) for r in rows} == {("review_land", "1", "0"),
+    assert {(r["step"], r["deemed"], r["overdue"]) for r in rows} == {("review_land", "2", "0"),
                                                                        ("review_fire", "0", "2")}
     caps = json.loads(run_cli(config, "report", "caps", "--format", "json").output)
     assert {c["business_key"]: c["used_wd"] for c in caps}["A"] == 1
@@ -142,12 +153,12 @@ def test_report_cli_formats(app: Flask, settings: Settings, projects: dict[str, 
 def test_report_api(client: FlaskClient, auth: Auth, projects: dict[str, str]) -> None:
     auditor = auth.headers("audrey", "auditor")
     body = client.get("/api/reports/accountability", headers=auditor).get_json()
-    assert body["deemed"] == 1 and body["overdue"] == 2
+    assert body["deemed"] == 2 and body["overdue"] == 2
     text = client.get("/api/reports/caps?format=csv", headers=auditor)
     assert text.status_code == 200 and text.content_type.startswith("text/csv")
     assert text.get_data(as_text=True).lstrip("\ufeff").startswith("instance_id,")
     caps = client.get("/api/reports/caps?key=audit_stages", headers=auditor).get_json()["items"]
-    assert len(caps) == 3
+    assert len(caps) == 4
     chart = client.get(f"/api/reports/gantt/{projects['A']}.svg", headers=auditor)
     assert chart.status_code == 200 and chart.content_type.startswith("image/svg+xml")
     assert client.get("/api/reports/caps?format=xml", headers=auditor).status_code == 422
