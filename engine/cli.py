@@ -326,3 +326,9 @@ _register_worker_commands(main)
 from engine.cli_lint import register as _register_lint_command  # noqa: E402
 
 _register_lint_command(main)
+
+
+# The bureau's records (catalog, applicants, applications, credit, notices, obligations) live in their own module.
+from engine.cli_bureau import register as _register_bureau_commands  # noqa: E402
+
+_register_bureau_commands(main)

@@ -24,14 +24,18 @@ def worker(state: CliState, url: str | None, topics: str | None, concurrency: in
     import logging
 
     import workers
+    from engine.bureau.deps import BureauDeps
     from engine.sdk import WorkerRunner
 
     logging.getLogger("engine.worker").setLevel(logging.INFO)
     settings = load_settings(state.config)
     wanted = [t.strip() for t in topics.split(",") if t.strip()] if topics is not None else None
     try:
+        # In process the approval-process handlers get the bureau's records (engine/bureau); over HTTP they
+        # have none and fail clearly (their jobs become incidents): run those topics in process.
+        deps = None if url else BureauDeps.from_state(state.app)
         runner = WorkerRunner(settings, workers.ROUTERS, url=url, topics=wanted, concurrency=concurrency,
-                              worker_id=worker_id, state=None if url else state.app)
+                              worker_id=worker_id, state=None if url else state.app, deps=deps)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     where = url or "this database (in process)"

@@ -1,7 +1,20 @@
 """ORM tables only: no business logic, no SpiffWorkflow imports. Importing this registers every table."""
 
 from engine.models.account import ApiToken, LoginAttempt, User, UserDepartment
+from engine.models.applicant import Applicant, ProfileSubmission
+from engine.models.bureau_record import (
+    AccountabilityRecord,
+    CreditRecord,
+    DocumentSequence,
+    EnforcementShare,
+    Escalation,
+    FormalDocumentObligation,
+    Notice,
+    Permit,
+    ProjectRegistration,
+)
 from engine.models.calendar_year import CalendarYear
+from engine.models.catalog_version import CatalogVersion
 from engine.models.chain_checkpoint import ChainCheckpoint
 from engine.models.chain_head import ChainHead
 from engine.models.clock_pause import ClockPause
@@ -16,6 +29,18 @@ from engine.models.task_draft import TaskDraft
 from engine.models.timer import Timer, TimerStatus
 
 __all__ = [
+    "AccountabilityRecord",
+    "Applicant",
+    "CatalogVersion",
+    "CreditRecord",
+    "DocumentSequence",
+    "EnforcementShare",
+    "Escalation",
+    "FormalDocumentObligation",
+    "Notice",
+    "Permit",
+    "ProfileSubmission",
+    "ProjectRegistration",
     "ApiToken",
     "LoginAttempt",
     "User",

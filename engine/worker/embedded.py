@@ -17,7 +17,10 @@ def start_if_enabled(state: AppState) -> Callable[[], None]:
         return lambda: None
     import workers  # the runner is the only place that imports handler modules
 
-    runner = WorkerRunner(state.settings, workers.ROUTERS, state=state, worker_id=f"embedded:{_host_pid()}")
+    from engine.bureau.deps import BureauDeps  # the approval-process handlers' records (engine/bureau)
+
+    runner = WorkerRunner(state.settings, workers.ROUTERS, state=state, worker_id=f"embedded:{_host_pid()}",
+                          deps=BureauDeps.from_state(state))
     runner.start()
     return lambda: runner.stop(timeout=state.settings.workers.long_poll_seconds + 30)
 

@@ -94,7 +94,7 @@ def build(v: Variant) -> Process:
     start = p.start("start", "申请人提交申请（网上申报或窗口收件）")
     defaults = p.script(
         "set_defaults", f"设定时限默认值（总时限{v.cap_wd}个工作日）",
-        "\n".join([f"cap_wd_default = {v.cap_wd}", f"process_kind = {v.kind!r}", 'approval_outcome = "in_progress"',
+        "\n".join([f"cap_wd_default = {v.cap_wd}", f"process_key = {v.key!r}", f"process_kind = {v.kind!r}", 'approval_outcome = "in_progress"',
                    *[f'{name} = "ok"' for name in STAGE_RESULTS], "rongque = False"]))
     register = p.service("register_application", "登记申请：校验申报信息、赋项目代码", "application.register")
     profile = p.service("load_profile", "调取申请人基本信息（一次录入、全程复用）", "applicant.load_profile",
@@ -102,7 +102,7 @@ def build(v: Variant) -> Process:
     credit = p.service("check_credit", "查询申请人信用记录", "credit.check",
                        params={"credit_code": "credit_code"}, result="credit")
     zone = p.service("lookup_zone", "查询区域评估覆盖情况", "zone.lookup",
-                     params={"zone_id": "zone_id", "industry": "industry", "process_kind": "process_kind"},
+                     params={"zone_id": "zone_id", "industry": "industry"},
                      result="zone")
     ask = p.xor("consultation_requested_gw", "申请联合咨询？")
     consult = p.user("joint_consultation", "联合咨询（应申请人申请，申报前）", candidateGroups="nrp",
@@ -150,7 +150,7 @@ def _after_approval(p: Process, approval: Node) -> None:
     p.chain(check, truthful)
     p.flow(truthful, p.end("end_permitted_checked", "许可有效（承诺属实）"), "属实",
            condition='post_check_result["commitment_true"]')
-    revoke = p.service("revoke_permit", "撤销施工许可（行政许可法第六十九条）", "permit.revoke",
+    revoke = p.service("revoke_permit", "撤销施工许可（行政许可法第六十九条）", "certificate.revoke",
                        params={"permit": "permit_construction", "reason": 'post_check_result["findings"]',
                                "credit_code": "credit_code", "project_code": "project_code"}, result="revocation")
     record = p.service("record_false_commitment", "记入信用记录（虚假承诺，取消告知承诺资格）", "credit.record",
@@ -240,7 +240,7 @@ def _checked(c: Container, exit_node: Node, key: str, refuse: Node, label: str) 
 def _intake(c: Container) -> None:
     start = c.start("intake_start", "收件")
     check = c.service("check_materials", "材料核验（对照事项清单）", "catalog.check_materials",
-                      params={"process_kind": "process_kind", "materials": "materials", "credit": "credit"},
+                      params={"process": "process_key", "materials": "materials", "covered": 'zone["covers"]'},
                       result="intake_check")
     window = c.sub("decide_intake", "受理决定（法定5日内作出）")
     body = window.body
@@ -315,7 +315,7 @@ def _stage_1(v: Variant, c: Container) -> None:
         previous, previous_key = _checked(c, exit_node, step.key, refuse, step.short or step.name), step.key
     c.flow(previous, join, "同意", condition=approved(previous_key or ""))
     _rongque(c, fork, join)
-    issue = c.service("issue_land_permit", f"核发{v.stage_1_permit}", "permit.issue",
+    issue = c.service("issue_land_permit", f"核发{v.stage_1_permit}", "certificate.issue",
                       params={"permit_type": q("land_use"), "title": q(v.stage_1_permit), "credit_code": "credit_code",
                               "project_code": "project_code", "project_name": "project_name"},
                       result="permit_land_use")
@@ -427,7 +427,7 @@ def _stage_2(v: Variant, c: Container) -> None:
         c.flow(notice_task if step is planning else split, entry)
         gw = _checked(c, exit_node, step.key, refuse, step.short or step.name)
         c.flow(gw, permits_join, "同意", condition=approved(step.key))
-    issue = c.service("issue_planning_permit", "核发建设工程规划许可证", "permit.issue",
+    issue = c.service("issue_planning_permit", "核发建设工程规划许可证", "certificate.issue",
                       params={"permit_type": q("planning"), "title": q("建设工程规划许可证"),
                               "credit_code": "credit_code", "project_code": "project_code",
                               "project_name": "project_name"}, result="permit_planning")
@@ -499,7 +499,7 @@ def _stage_3(v: Variant, c: Container) -> None:
     c.flow(mode, r_entry, "否", default=True)
     c.flow(c_exit, decided)
     c.flow(r_exit, decided)
-    issue = c.service("issue_permit", "核发建筑工程施工许可证（电子证照）", "permit.issue",
+    issue = c.service("issue_permit", "核发建筑工程施工许可证（电子证照）", "certificate.issue",
                       params={"permit_type": q("construction"), "title": q("建筑工程施工许可证"),
                               "credit_code": "credit_code", "project_code": "project_code",
                               "project_name": "project_name", "by_commitment": "permit_by_commitment"},

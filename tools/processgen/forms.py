@@ -82,6 +82,22 @@ def _review(title: str, extra: dict[str, Any] | None = None, extra_required: lis
 
 
 FORMS: dict[str, dict[str, Any]] = {
+    "applicant_profile": _form(
+        "申请人基本信息（一次录入，全程复用）",
+        {
+            "credit_code": {"type": "string", "title": "统一社会信用代码", "pattern": "^[0-9A-Za-z]{18}$"},
+            "name": _text("单位名称", min_length=2, max_length=100),
+            "legal_representative": _text("法定代表人", min_length=2, max_length=50),
+            "contact_name": _text("联系人", min_length=2, max_length=50),
+            "contact_phone": {"type": "string", "title": "联系电话",
+                              "pattern": "^(1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8})$"},
+            "address": _text("单位地址", min_length=5, max_length=200),
+            "email": {"type": "string", "title": "电子邮箱（可选）", "format": "email", "maxLength": 100},
+        },
+        ["credit_code", "name", "legal_representative", "contact_name", "contact_phone", "address"],
+        context=False,
+        description="统一社会信用代码按 GB 32100-2015 校验（含校验位）。信息保存一次，本单位所有项目的所有审批事项复用，不再重复提交。",
+    ),
     "intake_decision": _form(
         "受理审查（一窗受理）",
         {
@@ -102,6 +118,24 @@ FORMS: dict[str, dict[str, Any]] = {
             _when("decision", "correct", ["corrections"], corrections={"minItems": 1}),
             _when("decision", "refuse", ["reasons"], reasons={"minLength": 2}),
         ],
+    ),
+    "application": _form(
+        "工程建设项目审批申请（一表申报）",
+        {
+            "credit_code": {"type": "string", "title": "申请人统一社会信用代码", "pattern": "^[0-9A-Za-z]{18}$",
+                            "x-prefill": "applicant.credit_code"},
+            "project_name": _text("项目名称", min_length=2, max_length=100),
+            "zone_id": {"type": "string", "title": "所在区域评估片区（可选）", "maxLength": 64},
+            "industry": {"type": "string", "title": "行业（可选）", "maxLength": 64},
+            "materials": _codes("已提交材料编码（对照事项清单）"),
+            "channel": _enum("申报渠道", {"online": "网上申报（不跑腿）", "window": "窗口收件（跑一次）"}),
+            "consultation_requested": {"type": "boolean", "title": "申请申报前联合咨询", "default": False},
+            "commitment_requested": {"type": "boolean", "title": "施工许可申请告知承诺制", "default": False},
+            "cap_wd": {"type": "integer", "title": "审批总时限（工作日，默认按流程）", "minimum": 1, "maximum": 365},
+        },
+        ["credit_code", "project_name", "materials", "channel"],
+        context=False,
+        description="申请人基本信息一次录入后自动复用，本表只填写项目信息。",
     ),
     "correction": _form(
         "登记补正材料",
