@@ -118,9 +118,16 @@ def complete(session: Session, ctx: EngineContext, task_id: str, data: dict[str,
     if schema is not None:
         validate_form(schema, data)
     loaded = execution.load(session, ctx, instance)
+    # A deadline that has passed wins over a late completion, whether or not the scheduler has ticked yet:
+    # step the engine at `now` first, and refuse if that closed the task (the tick records the firing).
+    due_first = runtime.advance(loaded.workflow, now)
+    if runtime.task_state(loaded.workflow, task.spiff_task_id) != "READY":
+        raise TaskAlreadyCompleted(f"{task.bpmn_id} in instance {task.instance_id} was closed by its deadline "
+                                   "before this completion", task_status="deadline_passed")
     result_variable = (task.properties or {}).get("resultVariable")
     task_data = {result_variable: dict(data)} if result_variable else dict(data)
     result = runtime.complete_user_task(loaded.workflow, task.spiff_task_id, task_data, now)
+    result.completed_elements[:0] = due_first.completed_elements
     task.status, task.completed_at, task.completed_by = HumanTaskStatus.COMPLETED, now, actor
     execution.record(session, ctx, instance.id, EventKind.TASK_COMPLETED, actor=actor, now=now,
                      payload={"task_id": task.id, "bpmn_id": task.bpmn_id, "data": data})
