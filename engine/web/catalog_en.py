@@ -84,4 +84,36 @@ EN: dict[str, str] = {
     "住房和城乡建设局": "Housing and Urban-Rural Development", "生态环境局": "Ecology and Environment",
     "人民防空办公室": "Civil Air Defence Office", "水务局": "Water Affairs", "林业和草原局": "Forestry and Grassland",
     "交通运输局": "Transport", "文物局": "Cultural Heritage", "施工图审查机构": "Construction drawing review agency",
+    # auditor pages (issue 10: engine/web/audit.py, templates/audit/)
+    "审计": "Audit", "项目审计": "Project audit", "办理历史、流程路径、回放与报表": "History, path, replay and reports",
+    "项目编号、流程或实例号": "Project code, process or instance id", "项目编号": "Project code",
+    "历史记录": "Events", "完整性校验": "Integrity check", "问责报表": "Accountability", "时限报表": "Time limits",
+    "回放": "Replay", "按历史记录逐条重建项目状态": "Rebuild the project's state event by event",
+    "上一条": "Previous", "下一条": "Next", "最新": "Latest", "回放位置": "Replay position",
+    "第 %(k)s 条，共 %(n)s 条": "event %(k)s of %(n)s", "第 %(n)s 条": "event %(n)s", "最终状态": "final state",
+    "回放校验通过：按全部 %(n)s 条记录重新执行，结果与存储的项目状态完全一致。":
+        "Replay verified: re-running all %(n)s events gives exactly the stored state.",
+    "回放至第 %(n)s 条记录，各步结果与历史记录一致。": "Replayed to event %(n)s; every step matches the history.",
+    "回放结果与记录不一致：": "The replay differs from the history:",
+    "截至第 %(n)s 条记录": "As of event %(n)s", "当时待办环节": "Open then", "当时没有待办环节。": "Nothing was open then.",
+    "开始": "Started", "当时计时器": "Timers then", "到期时间": "Due", "当时的流程数据": "Process data then",
+    "流程路径": "Path", "截至第 %(n)s 条记录：绿色为已办，蓝色为当时在办，橙色为已触发的计时器，紫色为超时默认同意":
+        "As of event %(n)s: green done, blue open then, orange fired timers, purple deemed approvals",
+    "工作日甘特图": "Gantt chart in working days", "甘特图": "Gantt chart",
+    "每条记录含前一条的哈希，整条链由签名的链头保护":
+        "Each event carries the previous one's hash; signed checkpoints and heads protect the chain",
+    "导出 CSV": "Export CSV", "内容": "Content", "哈希": "Hash", "回放到此": "Replay to here",
+    "重新计算每条历史链的哈希，并核对签名的检查点与链头":
+        "Recompute every chain's hashes and check the signed checkpoints and heads",
+    "发现 %(n)s 条历史链被改动：": "%(n)s history chain(s) were changed:", "历史链": "Chain",
+    "首个问题记录": "First bad event", "问题": "Problem", "全部历史链校验通过：记录完整，未被修改。":
+        "Every history chain verifies: complete and unchanged.",
+    "超时默认同意与超期办理，按部门和环节": "Deemed approvals and overdue reviews by department and step",
+    "合计：超期 %(o)s 件，超时默认同意 %(d)s 件。": "Total: %(o)s overdue, %(d)s deemed approvals.",
+    "环节": "Step", "审查": "Reviews", "按时": "On time", "涉及项目": "Projects", "暂无审查环节。": "No reviews yet.",
+    "已用工作日与总时限，暂停与分阶段用时": "Working days used against the cap, pauses and stages",
+    "受理日": "Accepted", "已用": "Used", "上限": "Cap", "暂停": "Paused", "分阶段（工作日）": "Stages (working days)",
+    "暂无项目。": "No projects yet.", "时限顺延": "Due date moved", "提前到期（待复核）": "Fired early (to review)",
+    "服务任务创建": "Job created", "服务任务完成": "Job completed", "服务任务失败": "Job failed",
+    "服务任务重试": "Job retried", "业务异常": "BPMN error", "服务任务取消": "Job cancelled", "流程部署": "Deployed",
 }
