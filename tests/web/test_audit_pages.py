@@ -100,3 +100,18 @@ def test_reports_pages_and_who_may_see_them(app: Flask, auth: Auth, deploy: Call
     assert clerk.get("/audit/verify").status_code == 403
     anonymous = app.test_client()
     assert anonymous.get("/audit").status_code == 302
+
+
+def test_every_auditor_page_string_has_english() -> None:
+    import re
+    from pathlib import Path
+
+    from engine.web import audit
+    from engine.web.catalog_en import EN
+
+    templates = Path(audit.__file__).parent / "templates" / "audit"
+    wrapped = set(audit.LABELS.values())
+    for path in templates.glob("*.html"):
+        wrapped |= {m.group(2) for m in re.finditer(r"""_\(\s*(["'])(.+?)\1""", path.read_text(encoding="utf-8"))}
+    assert len(wrapped) > 40
+    assert sorted(wrapped - set(EN)) == []
