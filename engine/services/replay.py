@@ -214,11 +214,14 @@ def _segments(events: Sequence[InstanceEvent], registry: KindRegistry) -> list[l
 
 
 def _command_event(segment: list[InstanceEvent], registry: KindRegistry) -> InstanceEvent:
+    """The event that names the command: its input, else the first implicit kind in registration order (a tick's
+    `timer:fired` wins over the `timer:rescheduled` a pause ending in that tick also writes)."""
     if segment[0].kind in registry.commands:
         return segment[0]
-    for event in segment:
-        if event.kind in registry.implicit:
-            return event
+    for kind in registry.implicit:
+        for event in segment:
+            if event.kind == kind:
+                return event
     kinds = ", ".join(dict.fromkeys(e.kind for e in segment))
     raise ReplayMismatch(segment[0].seq, segment[0].kind,
                          f"no command explains these events ({kinds}): no replay handler for any of their kinds")

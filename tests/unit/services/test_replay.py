@@ -216,3 +216,26 @@ def test_bad_arguments_change_nothing(app: Flask, deploy: Callable[..., Definiti
         after = session.get(ProcessInstance, instance_id)
         assert after is not None and (after.status, after.state_json, after.lock_version) == stored
         assert len(list(history.list_events(session, instance_id))) == last
+
+
+def _event(seq: int, kind: str, actor: str = "scheduler", minute: int = 0, **payload: object) -> InstanceEvent:
+    return InstanceEvent(chain="c", instance_id="c", seq=seq, kind=kind, actor=actor,
+                         at=datetime(2026, 3, 2, 1, minute, tzinfo=timezone.utc), payload=dict(payload),
+                         prev_hash="", hash="")
+
+
+def test_commands_are_cut_at_inputs_and_at_changes_of_actor_or_time() -> None:
+    from engine.services.replay import _command_event, _segments
+    from engine.services.replay_kinds import REGISTRY
+
+    events = [_event(1, "instance:started", "window"), _event(2, "task:created", "window"),
+              _event(3, "task:draft_saved", "clerk", 1), _event(4, "task:completed", "clerk", 2),
+              _event(5, "task:completed", "clerk", 2), _event(6, "instance:advanced", "clerk", 2),
+              # a tick: the timer cancels a pausing task, the pause ends, then the timer row is marked fired
+              _event(7, "instance:advanced", minute=3), _event(8, "task:cancelled", minute=3),
+              _event(9, "clock:resumed", minute=3), _event(10, "timer:rescheduled", minute=3, reason="clock_resumed"),
+              _event(11, "timer:fired", minute=3),
+              _event(12, "timer:rescheduled", "operator", 4, reason="calendar_loaded")]
+    segments = _segments(events, REGISTRY)
+    assert [[e.seq for e in s] for s in segments] == [[1, 2], [4], [5, 6], [7, 8, 9, 10, 11], [12]]
+    assert [_command_event(s, REGISTRY).seq for s in segments] == [1, 4, 5, 11, 12]
