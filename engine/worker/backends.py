@@ -92,11 +92,16 @@ class LocalBackend:
         from engine.services.job_polling import fetch_and_lock
         from engine.services.jobs import TopicRequest
 
+        from engine.errors import Busy
+
         state = self.state
-        jobs = fetch_and_lock(state.sessions, state.ctx, state.clock.now,
-                              [TopicRequest(t.topic, t.lock_duration) for t in topics], worker=worker,
-                              max_jobs=max_jobs, wait=wait, poll_interval=state.settings.workers.poll_interval_seconds,
-                              interrupt=interrupt)
+        try:
+            jobs = fetch_and_lock(state.sessions, state.ctx, state.clock.now,
+                                  [TopicRequest(t.topic, t.lock_duration) for t in topics], worker=worker,
+                                  max_jobs=max_jobs, wait=wait,
+                                  poll_interval=state.settings.workers.poll_interval_seconds, interrupt=interrupt)
+        except Busy as exc:
+            raise EngineUnavailable(exc.detail) from exc
         return [FetchedJob.from_json(j.to_json()) for j in jobs]
 
     def complete(self, job_id: str, worker: str, variables: dict[str, Any]) -> None:

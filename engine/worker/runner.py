@@ -130,11 +130,24 @@ class WorkerRunner:
                     self._stop.wait(backoff)
                     backoff = min(backoff * 2, 30.0)
                     continue
-                running |= {pool.submit(self.process, job) for job in jobs}  # claimed: run even if stopping
+                except Exception:  # noqa: BLE001 (e.g. the database restarting: keep serving, loudly)
+                    log.exception("worker %s: fetch failed; retrying in %.1fs", self.worker_id, backoff)
+                    self._stop.wait(backoff)
+                    backoff = min(backoff * 2, 30.0)
+                    continue
+                for job in jobs:  # claimed: run them even if stopping
+                    future = pool.submit(self.process, job)
+                    future.add_done_callback(self._log_crash)
+                    running.add(future)
                 running = {f for f in running if not f.done()}
             if running:
                 log.info("worker %s: waiting for %d running job(s)", self.worker_id, len(running))
         log.info("worker %s stopped", self.worker_id)
+
+    def _log_crash(self, future: Future[str]) -> None:
+        if future.exception() is not None:
+            log.error("worker %s: a job crashed the runner; its lock will expire", self.worker_id,
+                      exc_info=future.exception())
 
     def run_until_idle(self, *, max_jobs: int = 100_000) -> int:
         """Fetch and run jobs one after another until none is claimable now; return how many ran (tests, bench)."""

@@ -237,3 +237,26 @@ def test_a_service_task_without_a_usable_topic_or_priority_does_not_parse() -> N
     assert (info.value.file, info.value.line, info.value.element_id) == ("no_topic.bpmn", line, "notify")
     with pytest.raises(InvalidBpmn, match="priority must be an integer"):
         load_process(TWO_TOPICS.replace("PRIO", "high").encode(), file="bad_priority.bpmn")
+
+
+def test_a_boundary_timer_cancels_the_job_and_a_late_result_is_refused(
+        app: Flask, deploy: Callable[..., DefinitionOut], claim: Claim, clock: SimulatedClock) -> None:
+    from engine.services import timers
+    from tests.conftest import DATA
+
+    deploy(DATA / "bpmn" / "job_with_timeout.bpmn")
+    state = engine_state(app)
+    instance_id = run_command(state.sessions, lambda s: instances.start(
+        s, state.ctx, "job_with_timeout", {}, actor="clerk", now=clock.now())).id
+    [job] = claim("zone.lookup")
+    clock.advance(timedelta(hours=1))
+    timers.fire_due(state.sessions, state.ctx, clock.now())
+    with state.sessions() as session:
+        assert session.get(ServiceJob, job.id).status == "cancelled"
+        assert instances.get_instance(session, instance_id).status == "completed"
+        kinds = [e.kind for e in history.list_events(session, instance_id)]
+    assert kinds.index("timer:fired") < kinds.index("job:cancelled")
+    with pytest.raises(JobNotOpen, match="cancelled"):
+        _command(app, lambda s, st: jobs.complete(s, st.ctx, job.id, {"zone": "A"}, worker="w1", actor="w1",
+                                                  now=st.clock.now()))
+    assert claim("zone.lookup") == []
