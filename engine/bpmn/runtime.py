@@ -183,6 +183,14 @@ def workflow_data(workflow: BpmnWorkflow) -> dict[str, Any]:
     return dict(workflow.data)
 
 
+def open_task_data(workflow: BpmnWorkflow) -> dict[str, Any]:
+    """What a running instance's open (ready, waiting, started) tasks see, merged: its current variables."""
+    merged: dict[str, Any] = {}
+    for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED):
+        merged.update(task.data)
+    return merged
+
+
 def cancel(workflow: BpmnWorkflow, now: datetime) -> None:
     _run(now, workflow.cancel)
 
