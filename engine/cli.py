@@ -332,3 +332,9 @@ _register_lint_command(main)
 from engine.cli_bureau import register as _register_bureau_commands  # noqa: E402
 
 _register_bureau_commands(main)
+
+
+# Designers' commands (definitions diff, migrate, test-processes) live in their own module.
+from engine.cli_designers import register as _register_designer_commands  # noqa: E402
+
+_register_designer_commands(main)

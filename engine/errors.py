@@ -106,6 +106,14 @@ class UnknownDeploymentTarget(Conflict):
     """Unknown deployment target"""
 
 
+class MigrationRefused(Conflict):
+    """The instance cannot move to that version"""
+
+    def __init__(self, detail: str | None = None, *, problems: list[str] | None = None, **extensions: Any) -> None:
+        super().__init__(detail, problems=list(problems or []), **extensions)
+        self.problems = list(problems or [])
+
+
 class Busy(EngineError):
     """Too many concurrent changes; retry shortly"""
 

@@ -53,6 +53,10 @@ RULES: dict[str, dict[str, Allowed]] = {
     "/api/reports/accountability": {"GET": frozenset({L, AU, AD})},
     "/api/reports/caps": {"GET": frozenset({L, AU, AD})},
     "/api/reports/gantt/<instance_id>.svg": {"GET": frozenset({L, AU, AD})},
+    # Designers (issue 11): version diffs for those who read the catalog; migrations by designers and admins.
+    "/api/process-definitions/key/<key>/diff": {"GET": frozenset({D, AU, AD})},
+    "/api/process-definitions/key/<key>/migrate": {"POST": frozenset({D, AD})},
+    "/api/process-instances/<instance_id>/migrate": {"POST": frozenset({D, AD})},
     # Web pages
     "/web-static/<path:filename>": {"GET": Access.PUBLIC},
     "/login": {"GET": Access.PUBLIC, "POST": Access.PUBLIC},

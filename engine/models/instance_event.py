@@ -23,6 +23,7 @@ class EventKind(enum.StrEnum):
     INSTANCE_RESUMED = "instance:resumed"
     INSTANCE_TERMINATED = "instance:terminated"
     INSTANCE_INCIDENT = "instance:incident"
+    INSTANCE_MIGRATED = "instance:migrated"  # moved to another version of its process (issue 11)
     TASK_CREATED = "task:created"
     TASK_CLAIMED = "task:claimed"
     TASK_UNCLAIMED = "task:unclaimed"

@@ -177,6 +177,7 @@ class ReplayRun:
     ids: IdMap = field(default_factory=IdMap)
     scratch_instance_id: str | None = None
     accept_as_recorded: bool = False
+    source: Session | None = None  # the real database, read only (a migration copies its target version)
     _loads_applied: int = 0
 
     def require_instance(self) -> str:
@@ -196,6 +197,13 @@ class ReplayRun:
             with self.scratch.sessions.begin() as session:
                 calendars.load_year(session, self.ctx, schedule, actor=row.loaded_by, now=row.loaded_at)
             self._loads_applied += 1
+
+
+def _started_on(events: Sequence[InstanceEvent]) -> int | None:
+    """The definition id an instance started on (`instance:started`), if its history begins there."""
+    payload = (events[0].payload or {}) if events and events[0].kind == "instance:started" else {}
+    definition_id = payload.get("definition_id")
+    return definition_id if isinstance(definition_id, int) and not isinstance(definition_id, bool) else None
 
 
 def _segments(events: Sequence[InstanceEvent], registry: KindRegistry) -> list[list[InstanceEvent]]:
@@ -303,7 +311,7 @@ class Replayer:
         if self._template is None:
             self._template = ScratchTemplate()
         scratch = self._template.fresh()
-        run = self._new_run(instance, scratch)
+        run = self._new_run(instance, scratch, _started_on(events))
         report = ReplayReport(instance_id, target, last_seq, commands=0)
         try:
             for segment in _segments(events, self.registry):
@@ -326,15 +334,16 @@ class Replayer:
         for instance_id in list(self.session.scalars(query)):
             yield self.replay(instance_id, verify=verify)
 
-    def _new_run(self, instance: ProcessInstance, scratch: Scratch) -> ReplayRun:
-        definition = self.session.get(ProcessDefinition, instance.definition_id)
+    def _new_run(self, instance: ProcessInstance, scratch: Scratch, started_on: int | None = None) -> ReplayRun:
+        # A migrated instance runs on another version than it started on: the scratch starts with that one.
+        definition = self.session.get(ProcessDefinition, started_on or instance.definition_id)
         assert definition is not None  # FK
         with scratch.sessions.begin() as session:
             columns = {c.key: getattr(definition, c.key) for c in ProcessDefinition.__table__.columns}
             session.add(ProcessDefinition(**columns))
         # Own caches and signals; the parsed spec of a definition version is immutable, so share that cache.
         ctx = EngineContext(settings=self.ctx.settings, hmac_key=SCRATCH_KEY, specs=self.ctx.specs)
-        return ReplayRun(instance.id, ctx, scratch, self._calendar_rows)
+        return ReplayRun(instance.id, ctx, scratch, self._calendar_rows, source=self.session)
 
     def _apply(self, run: ReplayRun, segment: list[InstanceEvent]) -> None:
         event = _command_event(segment, self.registry)

@@ -295,3 +295,7 @@ REGISTRY.implicit_command("timer:fired_early")(_calendar_load)
 def _incident(step: ReplayStep) -> None:
     """A tick that crashed: nothing to re-run (the crash is not part of the state); its event is expected as is."""
     step.run.accept_as_recorded = True
+
+
+# Designers' migrations (issue 11) register their kind in their own module.
+from engine.services import migration_replay  # noqa: E402,F401
