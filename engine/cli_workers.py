@@ -95,7 +95,7 @@ def incidents_retry(state: CliState, incident_id: str, retries: int, actor: str 
         return out.job_id or ""
 
     job_id = state.command(retry)
-    click.echo(f"incident {incident_id} resolved; job {job_id} retries with {retries} retr{'y' if retries == 1 else 'ies'}")
+    click.echo(f"incident {incident_id} resolved; job {job_id} is claimable again with {retries} retries left")
 
 
 def register(main: click.Group) -> None:

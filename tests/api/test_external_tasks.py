@@ -160,8 +160,9 @@ def test_bad_fetches_are_422_and_lock_nothing(client: FlaskClient, h: Headers, b
 
 def test_only_workers_fetch_and_unknown_jobs_are_404(client: FlaskClient, h: Headers) -> None:
     _approved(client, h)
-    assert client.post("/api/external-tasks/fetch-and-lock",
-                       json={"workerId": "clerk", "maxTasks": 1, "topics": TOPICS}, headers=h("clerk")).status_code == 403
+    refused = client.post("/api/external-tasks/fetch-and-lock",
+                          json={"workerId": "clerk", "maxTasks": 1, "topics": TOPICS}, headers=h("clerk"))
+    assert refused.status_code == 403
     response = client.post("/api/external-tasks/nope/complete", json={"workerId": "bot"}, headers=h("bot"))
     assert response.status_code == 404 and response.get_json()["type"] == "/problems/job-not-found"
     assert client.get("/api/incidents/nope", headers=h("admin")).status_code == 404

@@ -3,7 +3,8 @@
 Its one handler, `effect.record`, writes a row to `effect_calls` (every call) and an effect to `effects`
 keyed by the job id (the idempotency key), so the tests can count effects rather than calls. With `--stall`
 the handler logs its call and then hangs before the effect: the process is then killed with SIGKILL while it
-holds the job's lock; with `--slow S` each call takes S seconds. Settings (database, lock duration) come from APPROVALS_CONFIG and the environment.
+holds the job's lock; with `--slow S` each call takes S seconds. Settings (database, lock duration) come from
+APPROVALS_CONFIG and the environment.
 """
 
 from __future__ import annotations
