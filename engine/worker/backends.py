@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import threading
 import urllib.error
 import urllib.request
@@ -15,8 +14,6 @@ from typing import Any, Protocol
 
 from engine.app_state import AppState
 from engine.errors import Conflict, NotFound
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
