@@ -28,6 +28,10 @@ def principal_from_headers() -> Principal | None:
     header = request.headers.get("Authorization", "").strip()
     if header:
         scheme, _, secret = header.partition(" ")
+        if scheme.lower() == "basic" and request.path.startswith("/engine-rest/"):
+            from engine.engine_rest.basic_auth import principal_from_basic  # Camunda clients (issue 12)
+
+            return principal_from_basic(secret.strip())
         if scheme.lower() != "bearer" or not secret.strip():
             raise Unauthenticated("send 'Authorization: Bearer <token>'")
         with state().sessions() as session:
@@ -69,6 +73,8 @@ def check_access(rule: str, method: str, principal: Principal | None) -> None:
 def _before_api_request() -> None:
     if not is_api_path(request.path) or request.url_rule is None:
         return  # pages are checked by engine/web; unknown URLs fall through to 404/405
+    if request.url_rule.rule == "/metrics" and state().settings.server.metrics_public:
+        return  # `[server] metrics_public`: a scraper on a private network reads without a token
     g.principal = principal_from_headers()
     check_access(request.url_rule.rule, request.method, g.principal)
 

@@ -30,8 +30,11 @@ RULES: dict[str, dict[str, Allowed]] = {
     # JSON API
     "/api/health": {"GET": Access.PUBLIC},
     "/api/openapi.json": {"GET": Access.PUBLIC},
+    "/metrics": {"GET": frozenset({AD})},  # or public with `[server] metrics_public` (engine/api/access.py)
     "/api/process-definitions": {"GET": CATALOG_READERS, "POST": frozenset({D})},
     "/api/process-definitions/<int:definition_id>": {"GET": CATALOG_READERS},
+    "/api/process-definitions/<int:definition_id>/xml": {"GET": CATALOG_READERS},
+    "/api/process-definitions/key/<key>/versions": {"GET": CATALOG_READERS},
     "/api/process-definitions/key/<key>/start": {"POST": frozenset({C, AP})},
     "/api/process-instances": {"GET": CASE_READERS},
     "/api/process-instances/<instance_id>": {"GET": CASE_READERS},
@@ -78,11 +81,34 @@ RULES: dict[str, dict[str, Allowed]] = {
     "/projects/<instance_id>/terminate": {"POST": frozenset({AD})},
     "/dashboard": {"GET": frozenset({L, AU, AD})},
     "/definitions": {"GET": frozenset({D, AU, AD})},
+    # Camunda 7 compatibility layer (issue 12): the same roles as the /api routes it mirrors.
+    "/engine-rest/engine": {"GET": Access.SIGNED_IN},
+    "/engine-rest/version": {"GET": Access.SIGNED_IN},
+    "/engine-rest/<path:unsupported>": {m: Access.PUBLIC for m in ("GET", "POST", "PUT", "DELETE", "PATCH")},
+    "/engine-rest/process-definition": {"GET": CATALOG_READERS},
+    "/engine-rest/process-definition/count": {"GET": CATALOG_READERS},
+    "/engine-rest/process-definition/<definition_id>": {"GET": CATALOG_READERS},
+    "/engine-rest/process-definition/key/<key>": {"GET": CATALOG_READERS},
+    "/engine-rest/process-definition/key/<key>/start": {"POST": frozenset({C, AP})},
+    "/engine-rest/process-definition/<definition_id>/start": {"POST": frozenset({C, AP})},
+    "/engine-rest/process-instance/<instance_id>": {"GET": CASE_READERS},
+    "/engine-rest/process-instance/<instance_id>/variables": {"GET": CASE_READERS},
+    "/engine-rest/task": {"GET": TASK_READERS},
+    "/engine-rest/task/count": {"GET": TASK_READERS},
+    "/engine-rest/task/<task_id>": {"GET": TASK_READERS},
+    "/engine-rest/task/<task_id>/claim": {"POST": frozenset({C})},
+    "/engine-rest/task/<task_id>/unclaim": {"POST": frozenset({C})},
+    "/engine-rest/task/<task_id>/complete": {"POST": frozenset({C})},
+    "/engine-rest/deployment": {"GET": frozenset({D, AU, AD})},
+    "/engine-rest/deployment/count": {"GET": frozenset({D, AU, AD})},
+    "/engine-rest/deployment/<deployment_id>": {"GET": frozenset({D, AU, AD})},
+    "/engine-rest/deployment/create": {"POST": frozenset({D})},
 }
 
 # Route families owned by other modules: every rule under the prefix gets these methods' roles.
 PREFIX_RULES: list[tuple[str, dict[str, Allowed]]] = [
     ("/api/external-tasks", {"GET": frozenset({W}), "POST": frozenset({W})}),
+    ("/engine-rest/external-task", {"GET": frozenset({W}), "POST": frozenset({W})}),
     ("/api/incidents", {"GET": frozenset({AU, AD}), "POST": frozenset({AD})}),
     ("/audit", {"GET": frozenset({AU, AD}), "POST": frozenset({AU, AD})}),
 ]

@@ -12,7 +12,7 @@ from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptEngineTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
-from engine.bpmn import script_env
+from engine.bpmn import juel, script_env
 from engine.bpmn.external_tasks import EXTERNAL_TASK_PARSER_CLASSES, ExternalServiceTask
 from engine.bpmn.properties import element_properties
 from engine.bpmn.timers import TIMER_PARSER_CLASSES
@@ -47,6 +47,7 @@ class ElementInfo:
     form: str | None = None
     properties: dict[str, str] = field(default_factory=dict)
     topic: str | None = None  # service tasks: the workers' topic
+    assignee: str | None = None  # user tasks: camunda:assignee (a literal username; expressions are refused)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -57,6 +58,7 @@ class ElementInfo:
             "form": self.form,
             "properties": dict(self.properties),
             "topic": self.topic,
+            "assignee": self.assignee,
         }
 
 
@@ -112,6 +114,10 @@ def _form_of(properties: dict[str, str], node: etree._Element | None) -> str | N
     return form_key or None
 
 
+def _assignee(node: etree._Element | None) -> str | None:
+    return (_camunda(node, "assignee") or "").strip() or None
+
+
 def _elements(spec: BpmnProcessSpec,
               subprocess_specs: dict[str, BpmnProcessSpec], tree: etree._ElementTree) -> dict[str, ElementInfo]:
     nodes = {n.get("id"): n for n in tree.getroot().iter() if isinstance(n.tag, str) and n.get("id")}
@@ -144,6 +150,7 @@ def _elements(spec: BpmnProcessSpec,
                 form=_form_of(properties, node) if type_name in HUMAN_TYPES else None,
                 properties=properties,
                 topic=task_spec.topic if isinstance(task_spec, ExternalServiceTask) else None,
+                assignee=_assignee(node) if type_name in HUMAN_TYPES else None,
             )
     return elements
 
@@ -194,6 +201,7 @@ def load_process(data: bytes, *, file: str = "<bpmn>") -> ParsedProcess:
     """Parse, XSD-validate and check one BPMN document. Raises `InvalidBpmn`."""
     tree = parse_xml(data, file=file)
     _check_structure(tree, file)
+    _translate_juel(tree, file)
     parser = EngineBpmnParser(validator=VALIDATOR)
     try:
         parser.add_bpmn_xml(tree, filename=file)
@@ -233,3 +241,14 @@ def _check_structure(tree: etree._ElementTree, file: str) -> None:
                     element_id=flow.get("id"),
                     tag="bpmn:sequenceFlow",
                 )
+
+
+def _translate_juel(tree: etree._ElementTree, file: str) -> None:
+    """Camunda Modeler's JUEL conditions (`${approved}`) become sandbox Python before Spiff reads them
+    (engine/bpmn/juel.py); a text outside the subset refuses the file, naming its line."""
+    try:
+        juel.translate_tree(tree.getroot())
+    except juel.JuelSiteError as exc:
+        line = exc.element.sourceline
+        raise InvalidBpmn(f"{file}:{line}: JUEL expression of {exc.owner_id} is not supported: {exc}",
+                          file=file, line=line, element_id=exc.owner_id) from exc

@@ -14,21 +14,33 @@ from engine.models.bureau_record import (
     ProjectRegistration,
 )
 from engine.models.calendar_year import CalendarYear
+from engine.models.camunda_deployment import CamundaDeployment
 from engine.models.catalog_version import CatalogVersion
 from engine.models.chain_checkpoint import ChainCheckpoint
 from engine.models.chain_head import ChainHead
 from engine.models.clock_pause import ClockPause
 from engine.models.definition import ProcessDefinition
+from engine.models.document import Document
 from engine.models.human_task import HumanTask, HumanTaskStatus
 from engine.models.incident import Incident, IncidentKind, IncidentStatus
 from engine.models.instance import InstanceStatus, ProcessInstance
 from engine.models.instance_event import EventKind, InstanceEvent
+from engine.models.notification import Notification, NotificationCursor
+from engine.models.portal import ApplicantAccount, Application, Commitment, ServiceRating, Trip
 from engine.models.service_job import OPEN_JOB_STATUSES, ServiceJob, ServiceJobStatus
 from engine.models.sim_clock import SimulatedTime
 from engine.models.task_draft import TaskDraft
 from engine.models.timer import Timer, TimerStatus
 
 __all__ = [
+    "ApplicantAccount",
+    "Application",
+    "Commitment",
+    "Document",
+    "Notification",
+    "NotificationCursor",
+    "ServiceRating",
+    "Trip",
     "AccountabilityRecord",
     "Applicant",
     "CatalogVersion",
@@ -46,6 +58,7 @@ __all__ = [
     "User",
     "UserDepartment",
     "CalendarYear",
+    "CamundaDeployment",
     "ChainCheckpoint",
     "ChainHead",
     "ClockPause",

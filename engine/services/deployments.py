@@ -38,8 +38,9 @@ def _content_hash(bpmn: bytes, forms: dict[str, bytes]) -> str:
 
 
 def deploy_bytes(session: Session, ctx: EngineContext, data: bytes, file_name: str, *, actor: str,
-                 now: datetime) -> DefinitionOut:
-    """Lint, parse and check `data`; unchanged content (BPMN and referenced forms) returns the existing version.
+                 now: datetime, always_new_version: bool = False) -> DefinitionOut:
+    """Lint, parse and check `data`; unchanged content (BPMN and referenced forms) returns the existing version,
+    unless `always_new_version` (Camunda's deploy without `deploy-changed-only`, /engine-rest).
     Lint errors refuse the deploy (`InvalidBpmn` with every finding); warnings do not."""
     report = lint_report(data, file=file_name, context=lint_context(ctx))
     if report.errors:
@@ -53,7 +54,7 @@ def deploy_bytes(session: Session, ctx: EngineContext, data: bytes, file_name: s
     form_bytes = {name: json.dumps(schema, sort_keys=True).encode() for name, schema in forms.items()}
     content_sha = _content_hash(data, form_bytes)
     latest = latest_definition(session, parsed.key, required=False)
-    if latest is not None and latest.content_sha256 == content_sha:
+    if latest is not None and latest.content_sha256 == content_sha and not always_new_version:
         return DefinitionOut.from_model(latest, unchanged=True)
     definition = ProcessDefinition(
         process_key=parsed.key,

@@ -120,7 +120,7 @@ def _sync_human_tasks(session: Session, ctx: EngineContext, instance: ProcessIns
             lane=info.lane if info else None,
             candidate_groups=list(info.candidate_groups) if info else [],
             properties=dict(info.properties) if info else {},
-            assignee=None,
+            assignee=info.assignee if info else None,  # camunda:assignee
             status=HumanTaskStatus.OPEN,
             created_at=now,
             due_at=None,

@@ -27,15 +27,18 @@ from engine.models import (
 from engine.services import execution, job_rows
 from engine.services import calendars
 from engine.services.context import EngineContext
-from engine.services.deployments import latest_definition
+from engine.services.deployments import get_definition, latest_definition
 
 
 def start(session: Session, ctx: EngineContext, key: str, variables: dict[str, Any], *, actor: str, now: datetime,
-          business_key: str | None = None) -> InstanceOut:
+          business_key: str | None = None, definition_id: int | None = None) -> InstanceOut:
+    """Start the latest version of `key`, or with `definition_id` that version of it."""
     if not isinstance(variables, dict):
         raise InvalidInput("variables must be a JSON object")
-    definition = latest_definition(session, key)
+    definition = latest_definition(session, key) if definition_id is None else get_definition(session, definition_id)
     assert definition is not None
+    if definition.process_key != key:
+        raise InvalidInput(f"definition {definition_id} is {definition.process_key!r}, not {key!r}")
     parsed = ctx.specs.get(definition)
     workflow = runtime.new_workflow(parsed, variables, now)
     runtime.bind_calendar(workflow, calendars.current(session, ctx))  # timers count with the loaded schedules

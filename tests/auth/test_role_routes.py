@@ -18,6 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from engine.api.access import is_api_path
 from engine.auth.roles import Role
 from engine.auth.routes import Access, allowed
 from engine.dto import DefinitionOut
@@ -120,7 +121,8 @@ def test_roles_outside_a_rule_are_refused_and_nothing_changes(world: World) -> N
         rule_roles = allowed(rule, method)
         if rule_roles is Access.PUBLIC:
             continue
-        url, api = fill(rule), rule.startswith("/api")
+        url = fill(rule)
+        api = is_api_path(url)  # /api, /engine-rest and /metrics answer 401/403, pages redirect to /login
         if api:
             response = anonymous.open(url, method=method, json={})
             assert response.status_code == 401, (method, rule, response.status_code)
@@ -184,6 +186,11 @@ CASES: dict[tuple[str, str], tuple[Case, tuple[int, ...]]] = {
         lambda w, r: _api(w, r, "GET", f"/api/process-definitions/{w.definition_id}"), (200,)),
     ("GET", "/api/process-definitions/<int:definition_id>/diagram.svg"): (
         lambda w, r: _api(w, r, "GET", f"/api/process-definitions/{w.definition_id}/diagram.svg"), (200,)),
+    ("GET", "/api/process-definitions/<int:definition_id>/xml"): (
+        lambda w, r: _api(w, r, "GET", f"/api/process-definitions/{w.definition_id}/xml"), (200,)),
+    ("GET", "/api/process-definitions/key/<key>/versions"): (
+        lambda w, r: _api(w, r, "GET", "/api/process-definitions/key/sample_review/versions"), (200,)),
+    ("GET", "/metrics"): (lambda w, r: _api(w, r, "GET", "/metrics"), (200,)),
     ("POST", "/api/process-definitions"): (_deploy, (200, 201)),
     ("POST", "/api/process-definitions/key/<key>/start"): (
         lambda w, r: _api(w, r, "POST", "/api/process-definitions/key/sample_review/start", json={}), (201,)),
@@ -275,7 +282,7 @@ def test_the_cases_cover_every_route_this_issue_owns(app: Flask) -> None:
     """Success cases exist for every route of the engine-core API and the clerk pages (other issues' route
     families are covered by the refusal test above and by their own tests)."""
     blueprints = {"definitions", "instances", "tasks", "history", "diagrams", "auth", "inbox", "task_pages",
-                  "projects", "dashboard"}
+                  "projects", "dashboard", "monitoring"}
     public = {"/api/health", "/login", "/lang/<code>", "/web-static/<path:filename>"}
     owned = {(method, rule.rule) for rule in app.url_map.iter_rules()
              if rule.endpoint.split(".")[0] in blueprints and rule.rule not in public

@@ -6,11 +6,11 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lxml import etree
 
-from engine.bpmn import script_env
+from engine.bpmn import juel, script_env
 from engine.bpmn.lint.findings import Finding, make
 from engine.bpmn.lint.model import SPIFF_NS, Document, Node, bpmn
 from engine.bpmn.lint.variables import Availability, unknown
@@ -59,6 +59,16 @@ def _check_site(doc: Document, site: Site) -> Iterator[Finding]:
                    f"the {site.what} of {site.element_id} is empty", f"{site.element_id} 的{site.what_zh}为空",
                    site.element_id)
         return
+    if site.mode == "eval" and juel.is_juel(site.text):  # Camunda Modeler's ${…}: checked as its translation
+        try:
+            site = replace(site, text=juel.translate(site.text))
+        except juel.JuelUnsupported as exc:
+            yield make(doc.file, "juel-unsupported", site.element.sourceline,
+                       f"the JUEL {site.what} of {site.element_id} is outside the supported subset: {exc}. "
+                       "Supported: variables, literals, comparisons, && || ! and or not, empty, parentheses",
+                       f"{site.element_id} 的 JUEL {site.what_zh}超出支持的子集：{exc}。支持：变量、字面量、比较、"
+                       "&& || ! and or not、empty、括号", site.element_id)
+            return
     try:
         used = script_env.names_used(site.text, site.mode)
     except SandboxViolation as exc:

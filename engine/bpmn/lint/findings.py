@@ -71,6 +71,13 @@ RULES: dict[str, Rule] = {rule.id: rule for rule in (
          "超时默认定时器与承诺时限不一致"),
     Rule("property-invalid", _E, "an engine property with a bad value or on the wrong element",
          "引擎属性取值无效或位置错误"),
+    Rule("juel-unsupported", _E, "a JUEL ${…} expression outside the translated subset (or where the engine "
+         "evaluates none)", "JUEL ${…} 表达式超出可翻译的子集（或出现在引擎不计算表达式的位置）"),
+    Rule("camunda-extension-ignored", _W, "a Camunda extension the engine accepts but ignores",
+         "引擎接受但忽略的 Camunda 扩展"),
+    Rule("camunda-extension-unsupported", _E, "a Camunda extension whose behaviour the engine would silently lack "
+         "(listeners, input/output mappings, connectors, Java delegates, scripts in other languages)",
+         "引擎不支持、忽略后行为会不同的 Camunda 扩展（监听器、输入输出映射、连接器、Java 委托、其他语言的脚本）"),
 )}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.bpmn.lint import (
+    camunda,
     document,
     expressions,
     joins,
@@ -77,6 +78,7 @@ def lint_report(data: bytes, *, file: str, context: LintContext) -> LintReport:
         *tasks.check(doc, context, forms),
         *reviews.check(doc),
         *property_values.check(doc),
+        *camunda.check(doc),
     ]
     findings += project
     if spiff.finding is not None:

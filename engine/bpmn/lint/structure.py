@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
+from engine.bpmn import juel
 from engine.bpmn.lint.findings import Finding, make
 from engine.bpmn.lint.model import GATEWAYS, Document, Flow, Node, Scope
 from engine.bpmn.lint.reach import reachable, sources_and_sinks
@@ -124,7 +125,7 @@ def _gateway(doc: Document, gateway: Node) -> Iterator[Finding]:
 def _text(flow: Flow) -> str | None:
     condition = flow.condition
     text = (condition.text or "").strip() if condition is not None else ""
-    return text or None
+    return juel.python_or_text(text) or None  # JUEL (${approved} / ${!approved}) is judged as its translation
 
 
 def _exhaustive(conditions: list[str]) -> bool:
