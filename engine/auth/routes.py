@@ -92,7 +92,6 @@ RULES: dict[str, dict[str, Allowed]] = {
     "/engine-rest/process-definition/key/<key>/start": {"POST": frozenset({C, AP})},
     "/engine-rest/process-definition/<definition_id>/start": {"POST": frozenset({C, AP})},
     "/engine-rest/process-instance/<instance_id>": {"GET": CASE_READERS},
-    "/engine-rest/process-instance/<instance_id>/variables": {"GET": CASE_READERS},
     "/engine-rest/task": {"GET": TASK_READERS},
     "/engine-rest/task/count": {"GET": TASK_READERS},
     "/engine-rest/task/<task_id>": {"GET": TASK_READERS},

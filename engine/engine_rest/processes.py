@@ -118,16 +118,3 @@ def get_instance(instance_id: str) -> dict[str, Any]:
     policy.require_instance(session, current_principal(), instance)
     version = deployments.get_definition(session, instance.definition_id).version
     return shapes.process_instance(instances.InstanceOut.from_model(instance), version, ended=False)
-
-
-@bp.get("/process-instance/<instance_id>/variables")
-def get_instance_variables(instance_id: str) -> dict[str, Any]:
-    session = get_session()
-    instance = session.get(instances.ProcessInstance, instance_id)
-    if instance is None or instance.status in (InstanceStatus.COMPLETED, InstanceStatus.TERMINATED):
-        raise CamundaRestError(404, "InvalidRequestException",
-                               f"process instance with id {instance_id} does not exist")
-    policy.require_instance(session, current_principal(), instance)
-    variables = instances.describe(session, ctx(), instance_id).variables
-    principal = current_principal()
-    return to_camunda(variables if policy.needs_personal_data(principal) else mask_value(variables))

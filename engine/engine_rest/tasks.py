@@ -11,15 +11,15 @@ from flask import Response, request
 from engine.api.access import current_principal
 from engine.api.session import actor, ctx, get_session, now, unit_of_work
 from engine.auth import policy
-from engine.auth.masking import mask_value
 from engine.dto import TaskOut
 from engine.engine_rest import shapes
 from engine.engine_rest.blueprint import bp
 from engine.engine_rest.requests import body, paging, query_bool
-from engine.engine_rest.variables import from_camunda, to_camunda
+from engine.engine_rest.errors import invalid_request
+from engine.engine_rest.variables import from_camunda
 from engine.errors import Forbidden
 from engine.models import HumanTask, ProcessDefinition, ProcessInstance
-from engine.services import human_tasks, instances
+from engine.services import human_tasks
 
 
 def _definitions(session: Any, instance_ids: set[str]) -> dict[str, tuple[str, int, int]]:
@@ -108,14 +108,13 @@ def unclaim_task(task_id: str) -> Response:
 
 @bp.post("/task/<task_id>/complete")
 @unit_of_work
-def complete_task(task_id: str) -> Any:
-    """204; with `withVariablesInReturn` 200 and the instance's variables after the completion."""
+def complete_task(task_id: str) -> Response:
+    """204. `withVariablesInReturn` is refused: task data lives on Spiff's tasks, and the engine has no single
+    "current variables" of a running instance to return (its history has every value)."""
     data = body()
+    if data.get("withVariablesInReturn"):
+        raise invalid_request("withVariablesInReturn is not supported on task completion; read the history")
     variables = from_camunda(data.get("variables"))
-    task = _task(task_id, work=True)
+    _task(task_id, work=True)
     human_tasks.complete(get_session(), ctx(), task_id, variables, actor=actor(), now=now())
-    if not data.get("withVariablesInReturn"):
-        return Response(status=204)
-    after = instances.describe(get_session(), ctx(), task.instance_id).variables
-    principal = current_principal()
-    return to_camunda(after if policy.needs_personal_data(principal) else mask_value(after))
+    return Response(status=204)
