@@ -143,6 +143,81 @@ def migrate(state: CliState, key: str, from_version: int, to_version: int, map_f
         sys.exit(1)
 
 
+@click.command("test-processes")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--coverage/--no-coverage", default=True, help="print the coverage per process (default on)")
+@click.option("--svg", "svg_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="write <process>.coverage.svg files here")
+@click.option("--min-flow-coverage", type=click.FloatRange(0, 100), default=None,
+              help="exit 1 when a process's flow coverage is below this percentage")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.pass_obj
+def test_processes(state: CliState, paths: tuple[Path, ...], coverage: bool, svg_dir: Path | None,
+                   min_flow_coverage: float | None, fmt: str) -> None:
+    """Run scenario files (default: processes/tests/*.toml) on a simulated clock; exit 1 if one fails."""
+    from engine.config import load_settings
+    from engine.scenarios.coverage import coverage_of
+    from engine.scenarios.runner import Workbench, run_scenario
+    from engine.scenarios.spec import ScenarioError, read_defaults, read_scenario, scenario_files
+
+    settings = load_settings(state.config)  # no database needed: every scenario gets its own
+    processes_dir = settings.path(settings.paths.processes)
+    files = scenario_files(list(paths) or [processes_dir / "tests"])
+    if not files:
+        raise click.UsageError("no scenario files found")
+    results, broken = [], []
+    with Workbench(settings) as bench:
+        for path in files:
+            try:
+                scenario = read_scenario(path, defaults=read_defaults(path.parent))
+            except ScenarioError as exc:
+                broken.append(str(exc))
+                if fmt == "text":
+                    click.echo(f"ERROR {path}: {exc.message}")
+                continue
+            result = run_scenario(scenario, bench)
+            results.append(result)
+            if fmt == "text":
+                _print_result(result)
+        covered = coverage_of(results, bench)
+    low = [c for c in covered if min_flow_coverage is not None and c.flow_percent < min_flow_coverage]
+    if svg_dir is not None:
+        svg_dir.mkdir(parents=True, exist_ok=True)
+        for entry in covered:
+            (svg_dir / f"{entry.key}.coverage.svg").write_bytes(entry.svg())
+    failed = [r for r in results if not r.ok]
+    if fmt == "json":
+        click.echo(json.dumps({"results": [r.to_json() for r in results], "errors": broken,
+                               "coverage": [c.to_json() for c in covered]}, ensure_ascii=False, indent=2))
+    else:
+        if coverage:
+            click.echo("coverage:")
+            for entry in covered:
+                click.echo("  " + entry.text().replace("\n", "\n  "))
+        if svg_dir is not None:
+            click.echo(f"wrote {len(covered)} coverage diagram(s) to {svg_dir}")
+        click.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed"
+                   + (f", {len(broken)} unreadable" if broken else "")
+                   + (f"; flow coverage below {min_flow_coverage:g}%: {', '.join(c.key for c in low)}" if low else ""))
+    if failed or broken or low:
+        sys.exit(1)
+
+
+def _print_result(result: Any) -> None:
+    outcome = result.outcome
+    detail = ""
+    if outcome is not None:
+        ends = ",".join(sorted(outcome.ends)) or "-"
+        detail = f"{outcome.status} {ends} {outcome.working_days} WD"
+    verdict = "PASS" if result.ok else "FAIL"
+    click.echo(f"{verdict} {result.scenario.name:<44} {detail}  ({result.seconds:.1f}s)")
+    if result.error:
+        click.echo(f"    error: {result.error}")
+    for failure in result.failures:
+        click.echo(f"    {failure}")
+
+
 def register(main: click.Group) -> None:
     main.add_command(definitions)
     main.add_command(migrate)
+    main.add_command(test_processes)
