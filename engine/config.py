@@ -42,6 +42,11 @@ class ServerSettings:
     port: int = 5000
     threads: int = 8
     max_body_bytes: int = 5 * 1024 * 1024
+    # A deployed BPMN file (upload through the API or `deploy`); larger ones are refused before parsing.
+    max_bpmn_bytes: int = 2 * 1024 * 1024
+    log_format: str = "text"  # "text" | "json" (one JSON object per line, with the request id)
+    # /metrics without a token (for a Prometheus scraper on a private network); else admins' tokens only.
+    metrics_public: bool = False
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,33 @@ class ClockSettings:
 
 
 @dataclass(frozen=True)
+class PortalSettings:
+    """Applicants' portal and documents (issue 8): upload limits, retention, the address printed on PDFs."""
+
+    max_file_bytes: int = 20 * 1024 * 1024
+    max_files: int = 30  # files in one upload
+    max_request_bytes: int = 100 * 1024 * 1024  # upload requests only; other requests keep [server] max_body_bytes
+    retention_years: int = 30  # project approval records (城建档案: long-term)
+    public_url: str = "http://127.0.0.1:5000"  # /verify/<code> links and QR codes on PDFs
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """Messages to applicants (status changes, correction notices, due dates) through the notifications outbox."""
+
+    email: str = "file"  # file (var/outbox/email/) | smtp | off
+    sms: str = "file"  # file (var/outbox/sms/) | off
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password: str = ""  # from the environment: APPROVALS_NOTIFY__SMTP_PASSWORD
+    smtp_from: str = ""
+    smtp_starttls: bool = True
+    interval_seconds: float = 15.0  # `serve` collects and sends this often
+    remind_days: int = 2  # working days before an applicant-side due date
+
+
+@dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     paths: PathSettings = field(default_factory=PathSettings)
@@ -100,6 +132,8 @@ class Settings:
     security: SecuritySettings = field(default_factory=SecuritySettings)
     audit: AuditSettings = field(default_factory=AuditSettings)
     clock: ClockSettings = field(default_factory=ClockSettings)
+    portal: PortalSettings = field(default_factory=PortalSettings)
+    notify: NotifySettings = field(default_factory=NotifySettings)
     # Directory that relative paths are resolved against (the config file's directory).
     root: str = "."
 
@@ -194,6 +228,11 @@ def load_settings(
     settings = _apply(settings, _from_env(environ), "environment")
     if overrides:
         settings = _apply(settings, overrides, "overrides")
+    if settings.server.log_format not in {"text", "json"}:
+        raise ConfigError(f"[server] log_format must be 'text' or 'json', not {settings.server.log_format!r}")
+    if settings.notify.email not in {"file", "smtp", "off"} or settings.notify.sms not in {"file", "off"}:
+        raise ConfigError(f"[notify] email must be file, smtp or off and sms file or off, not "
+                          f"{settings.notify.email!r} / {settings.notify.sms!r}")
     if settings.clock.mode not in {"system", "simulated"}:
         raise ConfigError(f"[clock] mode must be 'system' or 'simulated', not {settings.clock.mode!r}")
     return settings

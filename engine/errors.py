@@ -130,6 +130,12 @@ class InvalidInput(EngineError):
     status = 422
 
 
+class TooLarge(EngineError):
+    """Too large"""
+
+    status = 413
+
+
 class InvalidBpmn(InvalidInput):
     """Invalid BPMN"""
 

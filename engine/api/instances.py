@@ -4,31 +4,35 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, request
+from apiflask import APIBlueprint
 
 from engine.api.access import current_principal
-from engine.api.requests import json_body, page
+from engine.api.openapi import COMMAND, problems
+from engine.api.schemas.instances import Instance, InstancePage, InstanceQuery, ReasonIn
 from engine.api.session import actor, ctx, get_session, now, unit_of_work
 from engine.auth import policy
 from engine.auth.masking import mask_value
-from engine.errors import InvalidInput
 from engine.services import instances
 
-bp = Blueprint("instances", __name__, url_prefix="/api/process-instances")
+bp = APIBlueprint("instances", __name__, url_prefix="/api/process-instances", tag="Process instances")
 
 
 @bp.get("")
-def list_instances() -> dict[str, Any]:
-    offset, limit = page()
+@bp.input(InstanceQuery, location="query", arg_name="query")
+@bp.output(InstancePage)
+def list_instances(query: InstanceQuery) -> dict[str, Any]:
+    """Instances the caller may see, newest first"""
     session = get_session()
-    rows = instances.list_instances(session, key=request.args.get("key"), status=request.args.get("status"),
-                                    business_key=request.args.get("businessKey"), offset=offset, limit=limit,
+    rows = instances.list_instances(session, key=query.key, status=query.status, business_key=query.business_key,
+                                    offset=query.offset, limit=query.limit,
                                     only_ids=policy.instance_ids_in_scope(session, current_principal()))
-    return {"items": [i.to_json() for i in rows], "offset": offset, "limit": limit}
+    return {"items": [i.to_json() for i in rows], "offset": query.offset, "limit": query.limit}
 
 
 @bp.get("/<instance_id>")
+@bp.output(Instance)
 def get_instance(instance_id: str) -> dict[str, Any]:
+    """One instance with its process data"""
     session = get_session()
     principal = current_principal()
     policy.require_instance(session, principal, instances.get_instance(session, instance_id))
@@ -36,30 +40,39 @@ def get_instance(instance_id: str) -> dict[str, Any]:
     return body if policy.needs_personal_data(principal) else mask_value(body)
 
 
-def _reason() -> str:
+def _reason(body: ReasonIn) -> str:
     """Admin repairs state why (recorded in the instance's history)."""
-    reason = str(json_body().get("reason") or "").strip()
-    if not reason:
-        raise InvalidInput("state the reason for this repair in 'reason'")
-    return reason[:500]
+    return body.reason.strip()
 
 
 @bp.post("/<instance_id>/suspend")
 @unit_of_work
-def suspend(instance_id: str) -> dict[str, Any]:
+@bp.input(ReasonIn, arg_name="body")
+@bp.output(Instance)
+@bp.doc(responses=problems(*COMMAND))
+def suspend(instance_id: str, body: ReasonIn) -> dict[str, Any]:
+    """Suspend a running instance (admin): timers and jobs wait; the legal clock runs on"""
     return instances.set_suspended(get_session(), ctx(), instance_id, True, actor=actor(), now=now(),
-                                   reason=_reason()).to_json()
+                                   reason=_reason(body)).to_json()
 
 
 @bp.post("/<instance_id>/resume")
 @unit_of_work
-def resume(instance_id: str) -> dict[str, Any]:
+@bp.input(ReasonIn, arg_name="body")
+@bp.output(Instance)
+@bp.doc(responses=problems(*COMMAND))
+def resume(instance_id: str, body: ReasonIn) -> dict[str, Any]:
+    """Resume a suspended instance (admin)"""
     return instances.set_suspended(get_session(), ctx(), instance_id, False, actor=actor(), now=now(),
-                                   reason=_reason()).to_json()
+                                   reason=_reason(body)).to_json()
 
 
 @bp.post("/<instance_id>/terminate")
 @unit_of_work
-def terminate(instance_id: str) -> dict[str, Any]:
+@bp.input(ReasonIn, arg_name="body")
+@bp.output(Instance)
+@bp.doc(responses=problems(*COMMAND))
+def terminate(instance_id: str, body: ReasonIn) -> dict[str, Any]:
+    """Terminate an instance (admin): open tasks and jobs are cancelled"""
     return instances.terminate(get_session(), ctx(), instance_id, actor=actor(), now=now(),
-                               reason=_reason()).to_json()
+                               reason=_reason(body)).to_json()

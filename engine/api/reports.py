@@ -4,21 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, request
+from apiflask import APIBlueprint
+from flask import Response
 
+from engine.api.diagrams import SVG, SVG_MIMETYPE, svg_response
+from engine.api.schemas.audit import Accountability, Caps, CapsQuery, ReportQuery
 from engine.api.session import ctx, get_session, now
 from engine.auth.departments import load_departments
-from engine.errors import InvalidInput
 from engine.services import calendars, gantt, report_export, reports
 
-bp = Blueprint("reports", __name__, url_prefix="/api/reports")
-
-
-def _format() -> str:
-    fmt = request.args.get("format", "json").lower()
-    if fmt not in ("json", "csv"):
-        raise InvalidInput("format must be json or csv")
-    return fmt
+bp = APIBlueprint("reports", __name__, url_prefix="/api/reports", tag="Reports")
+CSV = {200: {"content": {"text/csv": {"schema": {"contentMediaType": "text/csv"}}}}}  # `format=csv`, beside JSON
 
 
 def _csv(text: str, name: str) -> Response:
@@ -29,24 +25,34 @@ def _csv(text: str, name: str) -> Response:
 
 
 @bp.get("/accountability")
-def accountability() -> Response | dict[str, Any]:
-    fmt = _format()
+@bp.input(ReportQuery, location="query", arg_name="query")
+@bp.output(Accountability)
+@bp.doc(responses=CSV)
+def accountability(query: ReportQuery) -> Response | dict[str, Any]:
+    """Deemed approvals and overdue reviews by department and step, with the projects (JSON or CSV)"""
     report = reports.accountability(get_session(), now=now(), departments=load_departments(ctx().processes_dir))
-    return _csv(report_export.accountability_csv(report), "accountability") if fmt == "csv" else report.to_json()
+    if query.format == "csv":
+        return _csv(report_export.accountability_csv(report), "accountability")
+    return report.to_json()
 
 
 @bp.get("/caps")
-def caps() -> Response | dict[str, Any]:
-    fmt = _format()
+@bp.input(CapsQuery, location="query", arg_name="query")
+@bp.output(Caps)
+@bp.doc(responses=CSV)
+def caps(query: CapsQuery) -> Response | dict[str, Any]:
+    """Per project: working days used against the cap, pauses, stages (JSON or CSV)"""
     session = get_session()
-    rows = reports.caps(session, calendar=calendars.current(session, ctx()), now=now(), key=request.args.get("key"))
-    return _csv(report_export.caps_csv(rows), "caps") if fmt == "csv" else {"items": [r.to_json() for r in rows]}
+    rows = reports.caps(session, calendar=calendars.current(session, ctx()), now=now(), key=query.key)
+    if query.format == "csv":
+        return _csv(report_export.caps_csv(rows), "caps")
+    return {"items": [r.to_json() for r in rows]}
 
 
 @bp.get("/gantt/<instance_id>.svg")
+@bp.output(SVG, content_type=SVG_MIMETYPE)
 def gantt_chart(instance_id: str) -> Response:
+    """A project's Gantt chart in working days (SVG, Chinese kept as text)"""
     session = get_session()
-    svg = gantt.project_gantt(session, instance_id, calendar=calendars.current(session, ctx()), now=now())
-    response = Response(svg, mimetype="image/svg+xml")
-    response.headers["Content-Type"] = "image/svg+xml; charset=utf-8"
-    return response
+    return svg_response(gantt.project_gantt(session, instance_id, calendar=calendars.current(session, ctx()),
+                                            now=now()))

@@ -2,13 +2,37 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
-from flask import request
+from flask import Request, request
+from werkzeug.exceptions import BadRequest
+from werkzeug.routing import IntegerConverter
 
 from engine.errors import InvalidInput
 
 MAX_LIMIT = 200
+# A JSON escape of a UTF-16 surrogate; only then can a parsed body hold a lone surrogate (not encodable as UTF-8).
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+class ApiRequest(Request):
+    """Flask's request, with JSON bodies read the way the API documents them: an empty body is no body (the
+    schema's defaults apply), and a body that could not be stored as UTF-8 (a lone surrogate) is a 400."""
+
+    def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
+        if not self.get_data(cache=True):
+            return None
+        body = super().get_json(force=force, silent=silent, cache=cache)
+        if body is not None and _SURROGATE_ESCAPE.search(self.get_data(cache=True)):
+            try:
+                json.dumps(body, ensure_ascii=False).encode("utf-8")
+            except UnicodeEncodeError as exc:
+                if silent:
+                    return None
+                raise BadRequest("the JSON body holds a lone UTF-16 surrogate, which is not text") from exc
+        return body
 
 
 def json_body() -> dict[str, Any]:
@@ -38,3 +62,12 @@ def object_field(body: dict[str, Any], name: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InvalidInput(f"'{name}' must be a JSON object")
     return value
+
+
+class BoundedIntConverter(IntegerConverter):
+    """`<int:…>` in URL rules, limited to what the database stores: a larger number matches no route (404)
+    instead of overflowing the driver."""
+
+    def __init__(self, map: Any, fixed_digits: int = 0, min: int | None = None, max: int | None = 2**63 - 1,
+                 signed: bool = False) -> None:
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)

@@ -7,11 +7,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
 from sqlalchemy.orm import Session
 
+from engine import metrics
 from engine.app_state import AppState
-from engine.errors import Busy
+from engine.errors import Busy, EngineError
 from engine.services.commands import ATTEMPTS, is_retryable
 from engine.services.context import EngineContext
 
@@ -49,22 +50,34 @@ def actor() -> str:
     return current_principal().username
 
 
+def _outcome(exc: BaseException) -> str:
+    status = exc.status if isinstance(exc, EngineError) else getattr(exc, "code", None) or 500
+    return "rejected" if status < 500 else "failed"
+
+
 def unit_of_work(view: F) -> F:
-    """Run the view in one transaction; on a version conflict reload and re-apply it (bounded)."""
+    """Run the view in one transaction; on a version conflict reload and re-apply it (bounded).
+    Counted for /metrics as `approvals_commands_total{command=<endpoint>, outcome}`."""
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        command = request.endpoint or view.__name__
         for _attempt in range(ATTEMPTS):
             close_session()
             session = get_session()
             try:
                 with session.begin():
-                    return view(*args, **kwargs)
+                    result = view(*args, **kwargs)
+                metrics.COMMANDS.inc(command=command, outcome="ok")
+                return result
             except Exception as exc:
                 if not is_retryable(exc):
+                    metrics.COMMANDS.inc(command=command, outcome=_outcome(exc))
                     raise
+                metrics.COMMAND_CONFLICTS.inc()
             finally:
                 close_session()
+        metrics.COMMANDS.inc(command=command, outcome="busy")
         raise Busy(f"gave up after {ATTEMPTS} conflicting attempts", retry_after=1)
 
     return cast(F, wrapper)

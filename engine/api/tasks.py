@@ -7,39 +7,44 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, request
+from apiflask import APIBlueprint
 
 from engine.api.access import current_principal
-from engine.api.requests import json_body, object_field, page
+from engine.api.openapi import COMMAND, problems
+from engine.api.schemas.tasks import ClaimIn, CompleteTaskIn, Task, TaskDetail, TaskPage, TaskQuery, TransferIn
 from engine.api.session import actor, ctx, get_session, now, unit_of_work
 from engine.auth import accounts, policy
 from engine.errors import Forbidden, InvalidInput
 from engine.models import HumanTask
 from engine.services import calendars, human_tasks, sla
 
-bp = Blueprint("tasks", __name__, url_prefix="/api/tasks")
+bp = APIBlueprint("tasks", __name__, url_prefix="/api/tasks", tag="Tasks")
 
 
 @bp.get("")
-def list_tasks() -> dict[str, Any]:
-    offset, limit = page()
+@bp.input(TaskQuery, location="query", arg_name="query")
+@bp.output(TaskPage)
+def list_tasks(query: TaskQuery) -> dict[str, Any]:
+    """User tasks the caller may see: by candidate group (department), assignee or instance"""
     rows = human_tasks.list_tasks(
         get_session(),
-        status=request.args.get("status", "open") or None,
-        candidate_group=request.args.get("candidateGroup"),
-        assignee=request.args.get("assignee"),
-        instance_id=request.args.get("processInstanceId"),
-        offset=offset,
-        limit=limit,
+        status=query.status or None,
+        candidate_group=query.candidate_group,
+        assignee=query.assignee,
+        instance_id=query.process_instance_id,
+        offset=query.offset,
+        limit=query.limit,
         scope=policy.task_scope(current_principal()),
         now=now(),
         calendar=calendars.current(get_session(), ctx()),
     )
-    return {"items": [t.to_json() for t in rows], "offset": offset, "limit": limit}
+    return {"items": [t.to_json() for t in rows], "offset": query.offset, "limit": query.limit}
 
 
 @bp.get("/<task_id>")
+@bp.output(TaskDetail)
 def get_task(task_id: str) -> dict[str, Any]:
+    """A task with its form's JSON Schema"""
     session = get_session()
     task = human_tasks.get_task(session, task_id)
     policy.require_task(current_principal(), task)
@@ -49,8 +54,12 @@ def get_task(task_id: str) -> dict[str, Any]:
 
 @bp.post("/<task_id>/claim")
 @unit_of_work
-def claim(task_id: str) -> dict[str, Any]:
-    assignee = json_body().get("assignee")
+@bp.input(ClaimIn, arg_name="body")
+@bp.output(Task)
+@bp.doc(responses=problems(*COMMAND))
+def claim(task_id: str, body: ClaimIn) -> dict[str, Any]:
+    """Claim a task for yourself (a clerk of one of its departments)"""
+    assignee = body.assignee
     _workable(task_id)
     if assignee and assignee != actor():
         raise Forbidden("a clerk claims a task for themself; hand it to a colleague with /transfer")
@@ -60,7 +69,10 @@ def claim(task_id: str) -> dict[str, Any]:
 
 @bp.post("/<task_id>/unclaim")
 @unit_of_work
+@bp.output(Task)
+@bp.doc(responses=problems(*COMMAND))
 def unclaim(task_id: str) -> dict[str, Any]:
+    """Release a task you hold"""
     task = _workable(task_id)
     if task.assignee not in (None, actor()):
         raise Forbidden(f"only {task.assignee} may release this task (or a leader transfers it)")
@@ -69,18 +81,29 @@ def unclaim(task_id: str) -> dict[str, Any]:
 
 @bp.post("/<task_id>/complete")
 @unit_of_work
-def complete(task_id: str) -> dict[str, Any]:
+@bp.input(CompleteTaskIn, arg_name="body")
+@bp.output(Task)
+@bp.doc(responses=problems(*COMMAND, s409="the task is no longer open (completed, cancelled by a timer, "
+                                          "claimed by someone else)"))
+def complete(task_id: str, body: CompleteTaskIn) -> dict[str, Any]:
+    """Complete a task with its form data
+
+    422 `form-invalid` lists each field's problem in Chinese (`errors`).
+    """
     _workable(task_id)
-    variables = object_field(json_body(), "variables")
-    return human_tasks.complete(get_session(), ctx(), task_id, variables, actor=actor(), now=now()).to_json()
+    return human_tasks.complete(get_session(), ctx(), task_id, body.variables or {}, actor=actor(),
+                                now=now()).to_json()
 
 
 @bp.post("/<task_id>/transfer")
 @unit_of_work
-def transfer(task_id: str) -> dict[str, Any]:
-    body = json_body()
-    to_user = str(body.get("assignee") or "").strip()
-    reason = str(body.get("reason") or "").strip()
+@bp.input(TransferIn, arg_name="body")
+@bp.output(Task)
+@bp.doc(responses=problems(*COMMAND))
+def transfer(task_id: str, body: TransferIn) -> dict[str, Any]:
+    """Hand a task to an active clerk of one of its departments (转办): its holder, or a leader"""
+    to_user = body.assignee.strip()
+    reason = body.reason.strip()
     session = get_session()
     task = human_tasks.get_task(session, task_id)
     principal = current_principal()

@@ -81,6 +81,11 @@ RULES: dict[str, dict[str, Allowed]] = {
     "/projects/<instance_id>/terminate": {"POST": frozenset({AD})},
     "/dashboard": {"GET": frozenset({L, AU, AD})},
     "/definitions": {"GET": frozenset({D, AU, AD})},
+    # Applicants' portal, front window, documents, verification (issue 8): scoping in engine/portal/access.py.
+    "/portal/register": {"GET": Access.PUBLIC, "POST": Access.PUBLIC},
+    "/documents/<document_id>": {"GET": CASE_READERS},
+    "/verify": {"GET": Access.PUBLIC},
+    "/verify/<code>": {"GET": Access.PUBLIC},
     # Camunda 7 compatibility layer (issue 12): the same roles as the /api routes it mirrors.
     "/engine-rest/engine": {"GET": Access.SIGNED_IN},
     "/engine-rest/version": {"GET": Access.SIGNED_IN},
@@ -110,6 +115,8 @@ PREFIX_RULES: list[tuple[str, dict[str, Allowed]]] = [
     ("/engine-rest/external-task", {"GET": frozenset({W}), "POST": frozenset({W})}),
     ("/api/incidents", {"GET": frozenset({AU, AD}), "POST": frozenset({AD})}),
     ("/audit", {"GET": frozenset({AU, AD}), "POST": frozenset({AU, AD})}),
+    ("/portal", {"GET": frozenset({AP}), "POST": frozenset({AP})}),  # the enterprise's own applications
+    ("/window", {"GET": frozenset({C}), "POST": frozenset({C})}),  # clerks of the window department only
 ]
 
 

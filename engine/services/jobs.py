@@ -30,8 +30,10 @@ from engine.bpmn import runtime
 from engine.dto import JobOut
 from engine.errors import InstanceNotRunning, InvalidInput, JobNotClaimed, JobNotFound, JobNotOpen
 from engine.models import EventKind, IncidentKind, InstanceStatus, ProcessInstance, ServiceJob, ServiceJobStatus
+from engine import metrics
 from engine.services import execution, incidents
 from engine.services.context import EngineContext
+from engine.services.metered import count_on_commit
 
 MAX_PAGE = 200
 MAX_CLAIM = 100
@@ -117,6 +119,8 @@ def claim(session: Session, ctx: EngineContext, topics: Sequence[TopicRequest], 
         job.attempts += 1
         claimed.append(JobOut.from_model(job, instance, with_variables=True))
     session.flush()
+    if claimed:
+        count_on_commit(session, metrics.JOBS, len(claimed), event="fetched")
     return claimed
 
 
@@ -188,6 +192,7 @@ def complete(session: Session, ctx: EngineContext, job_id: str, variables: dict[
                      payload={"job_id": job.id, "bpmn_id": job.bpmn_id, "topic": job.topic, "worker": worker,
                               "attempt": job.attempts, "variables": variables})
     execution.persist(session, ctx, loaded, result, actor=actor, now=now)
+    count_on_commit(session, metrics.JOBS, event="completed")
     return JobOut.from_model(job, instance)
 
 
@@ -225,6 +230,7 @@ def fail(session: Session, ctx: EngineContext, job_id: str, *, worker: str, acto
         incidents.open_for_job(session, ctx, job, IncidentKind.FAILED_JOB,
                                f"{job.topic} failed after {job.attempts} attempt(s): {message}", actor=actor, now=now)
     session.flush()
+    count_on_commit(session, metrics.JOBS, event="failed")
     return JobOut.from_model(job, instance)
 
 
@@ -246,6 +252,7 @@ def bpmn_error(session: Session, ctx: EngineContext, job_id: str, code: str, *, 
                "attempt": job.attempts, "code": code, "message": message, "variables": variables,
                "caught_by": outcome[0] if outcome else None}
     execution.record(session, ctx, instance.id, EventKind.JOB_BPMN_ERROR, actor=actor, now=now, payload=payload)
+    count_on_commit(session, metrics.JOBS, event="bpmn_error")
     if outcome is None:
         job.error_message = f"BPMN error {code}: {message}" if message else f"BPMN error {code}"
         incidents.open_for_job(session, ctx, job, IncidentKind.UNHANDLED_BPMN_ERROR,
