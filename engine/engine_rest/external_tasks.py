@@ -106,12 +106,11 @@ def fetch_and_lock() -> Any:
             slots.release()
     with state().sessions() as session:
         facts = facts_for(session, [j.id for j in claimed])
-    at = now()
     items = []
     for job in claimed:
         _topic_request, names, extension = next(c for c in chosen if c[0].matches(job.topic))
         out = ExternalTaskOut(job, facts[job.id])
-        items.append(shapes.locked_external_task(out, to_camunda(job.variables or {}, names), worker=worker, now=at,
+        items.append(shapes.locked_external_task(out, to_camunda(job.variables or {}, names), worker=worker,
                                                  extension_properties=extension))
     return items
 
@@ -197,9 +196,8 @@ def _filters() -> ExternalTaskFilter:
 @bp.get("/external-task")
 def list_external_tasks() -> Any:
     first, most = paging()
-    at = now()
-    return [shapes.external_task(t, now=at) for t in list_open(get_session(), _filters(), now=at, offset=first,
-                                                                 limit=most)]
+    return [shapes.external_task(t) for t in list_open(get_session(), _filters(), now=now(), offset=first,
+                                                       limit=most)]
 
 
 @bp.get("/external-task/count")
@@ -209,5 +207,4 @@ def count_external_tasks() -> dict[str, int]:
 
 @bp.get("/external-task/<job_id>")
 def get_external_task(job_id: str) -> dict[str, Any]:
-    at = now()
-    return shapes.external_task(get_open(get_session(), job_id, now=at), now=at)
+    return shapes.external_task(get_open(get_session(), job_id, now=now()))

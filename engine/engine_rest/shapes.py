@@ -77,7 +77,7 @@ def task(t: TaskOut, definition: tuple[str, int, int] | None) -> dict[str, Any]:
             "camundaFormRef": None, "tenantId": None}
 
 
-def external_task(out: ExternalTaskOut, *, now: datetime) -> dict[str, Any]:
+def external_task(out: ExternalTaskOut) -> dict[str, Any]:
     """ExternalTaskDto (GET /external-task)."""
     job, facts = out.job, out.facts
     return {"activityId": job.bpmn_id, "activityInstanceId": f"{job.bpmn_id}:{job.id}",
@@ -92,10 +92,10 @@ def external_task(out: ExternalTaskOut, *, now: datetime) -> dict[str, Any]:
             "businessKey": job.business_key}
 
 
-def locked_external_task(out: ExternalTaskOut, variables: dict[str, Any], *, worker: str, now: datetime,
+def locked_external_task(out: ExternalTaskOut, variables: dict[str, Any], *, worker: str,
                          extension_properties: bool) -> dict[str, Any]:
     """LockedExternalTaskDto (fetchAndLock)."""
-    shaped = external_task(out, now=now)
+    shaped = external_task(out)
     shaped.pop("suspended")
     shaped.update({"workerId": worker, "errorDetails": out.facts.error_details, "variables": variables})
     if extension_properties:
