@@ -39,3 +39,12 @@ def _embedded_workers(state: AppState) -> Callable[[], None]:
 
 
 STARTERS.append(_embedded_workers)
+
+
+def _notifications(state: AppState) -> Callable[[], None]:
+    from engine.portal.notifier import start_if_enabled  # applicants' e-mail/SMS outbox (issue 8)
+
+    return start_if_enabled(state)
+
+
+STARTERS.append(_notifications)

@@ -338,3 +338,9 @@ _register_bureau_commands(main)
 from engine.cli_designers import register as _register_designer_commands  # noqa: E402
 
 _register_designer_commands(main)
+
+
+# The applicants' portal (notifications outbox, stored documents) lives in its own module (issue 8).
+from engine.cli_portal import register as _register_portal_commands  # noqa: E402
+
+_register_portal_commands(main)

@@ -90,6 +90,8 @@ def instance_ids_in_scope(session: Session, p: Principal) -> set[str] | None:
     ids: set[str] = set()
     if p.has(Role.CLERK, Role.LEADER, Role.APPLICANT):
         ids |= set(session.scalars(select(ProcessInstance.id).where(ProcessInstance.started_by == p.username)))
+    if p.has(Role.APPLICANT):
+        ids |= _enterprise_instances(session, p)
     if p.has(Role.CLERK, Role.LEADER):
         scope = task_scope(p)
         for instance_id, groups, assignee in session.execute(
@@ -104,6 +106,8 @@ def can_see_instance(session: Session, p: Principal, instance: ProcessInstance) 
         return True
     if p.has(Role.CLERK, Role.LEADER, Role.APPLICANT) and instance.started_by == p.username:
         return True
+    if p.has(Role.APPLICANT) and instance.id in _enterprise_instances(session, p):
+        return True
     if not p.has(Role.CLERK, Role.LEADER):
         return False
     scope = task_scope(p)
@@ -114,6 +118,13 @@ def can_see_instance(session: Session, p: Principal, instance: ProcessInstance) 
 def require_instance(session: Session, p: Principal, instance: ProcessInstance) -> None:
     if not can_see_instance(session, p, instance):
         raise Forbidden(f"{p.username} may not see process instance {instance.id}")
+
+
+def _enterprise_instances(session: Session, p: Principal) -> set[str]:
+    """An enterprise account also sees its enterprise's applications registered at the window (issue 8)."""
+    from engine.portal.access import enterprise_instance_ids
+
+    return enterprise_instance_ids(session, p.username)
 
 
 def needs_personal_data(p: Principal) -> bool:

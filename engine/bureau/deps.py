@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -14,24 +14,37 @@ from engine.bureau import accountability, applicants, catalog, credit, enforceme
 from engine.bureau.notices import FileSender, NoticeSender
 from engine.calendar import SHANGHAI
 from engine.clock import Clock
+from engine.models import Notice, Permit
 from engine.services.context import EngineContext
 
 T = TypeVar("T")
 ACTOR = "worker"
 
 
+class Publisher(Protocol):
+    """Makes the applicant's official document of a new notice or permit in the same transaction
+    (engine/documents/publisher.py: PDF with a verification code, and a message to the applicant)."""
+
+    def notice(self, session: Session, row: Notice) -> object: ...
+
+    def permit(self, session: Session, row: Permit) -> object: ...
+
+
 class BureauDeps:
     def __init__(self, sessions: sessionmaker[Session], ctx: EngineContext, clock: Clock, *,
-                 sender: NoticeSender, documents_dir: Path | None = None) -> None:
+                 sender: NoticeSender, documents_dir: Path | None = None, publisher: Publisher | None = None) -> None:
         self.sessions, self.ctx, self.clock = sessions, ctx, clock
-        self.sender, self.documents_dir = sender, documents_dir
+        self.sender, self.documents_dir, self.publisher = sender, documents_dir, publisher
 
     @classmethod
     def from_state(cls, state: Any, *, sender: NoticeSender | None = None, documents: bool = True) -> BureauDeps:
         """Embedded defaults: notices dropped in var/outbox/, permit PDFs written to var/documents/."""
+        from engine.documents.publisher import DocumentPublisher
+
         var = state.settings.path(state.settings.paths.var)
+        publisher = DocumentPublisher.from_settings(state.settings, state.ctx) if documents else None
         return cls(state.sessions, state.ctx, state.clock, sender=sender or FileSender(var / "outbox"),
-                   documents_dir=var / "documents" if documents else None)
+                   documents_dir=var / "documents" if documents else None, publisher=publisher)
 
     def _tx(self, fn: Callable[[Session], T]) -> T:
         with self.sessions.begin() as session:
@@ -77,9 +90,9 @@ class BureauDeps:
     def send_notice(self, *, job_id: str, kind: str, credit_code: str, project_code: str, project_name: str,
                     instance_id: str, details: dict[str, Any]) -> dict[str, Any]:
         """Number and store the notice, then hand it to the sender (a failure leaves it for dispatch)."""
-        row = self._tx(lambda s: notices.create(s, job_id=job_id, kind=kind, credit_code=credit_code,
-                                                project_code=project_code, project_name=project_name,
-                                                instance_id=instance_id or None, details=details, now=self.now()))
+        row = self._tx(lambda s: self._published_notice(s, notices.create(
+            s, job_id=job_id, kind=kind, credit_code=credit_code, project_code=project_code,
+            project_name=project_name, instance_id=instance_id or None, details=details, now=self.now())))
         if row.status != notices.SENT:
             error = None
             try:
@@ -91,11 +104,21 @@ class BureauDeps:
 
     def issue_permit(self, *, job_id: str, permit_type: str, title: str, instance_id: str, credit_code: str,
                      project_code: str, project_name: str, by_commitment: bool) -> dict[str, Any]:
-        row = self._tx(lambda s: permits.issue(
+        row = self._tx(lambda s: self._published_permit(s, permits.issue(
             s, job_id=job_id, permit_type=permit_type, title=title, instance_id=instance_id or None,
             credit_code=credit_code, project_code=project_code, project_name=project_name,
-            by_commitment=by_commitment, now=self.now(), documents_dir=self.documents_dir))
+            by_commitment=by_commitment, now=self.now(), documents_dir=self.documents_dir)))
         return permits.as_variables(row)
+
+    def _published_notice(self, session: Session, row: Notice) -> Notice:
+        if self.publisher is not None:
+            self.publisher.notice(session, row)
+        return row
+
+    def _published_permit(self, session: Session, row: Permit) -> Permit:
+        if self.publisher is not None:
+            self.publisher.permit(session, row)
+        return row
 
     def revoke_permit(self, *, job_id: str, number: str, reason: str) -> dict[str, Any]:
         row = self._tx(lambda s: permits.revoke(s, job_id=job_id, number=number, reason=reason, now=self.now()))

@@ -49,6 +49,9 @@ class EventKind(enum.StrEnum):
     JOB_BPMN_ERROR = "job:bpmn_error"
     JOB_CANCELLED = "job:cancelled"
     TASK_DRAFT_SAVED = "task:draft_saved"
+    # Applicants' portal (issue 8): a commitment signed by explicit confirmation, documents uploaded.
+    COMMITMENT_SIGNED = "commitment:signed"
+    DOCUMENT_UPLOADED = "document:uploaded"
     # System chain: sign-ins and account administration (等保 2.0 login and admin-action log).
     AUTH_LOGIN = "auth:login"
     AUTH_LOGIN_FAILED = "auth:login_failed"

@@ -121,6 +121,8 @@ REGISTRY = KindRegistry()
 
 # Drafts change no state; a crashed timer tick's incident cannot be re-crashed; claims write no history.
 REGISTRY.note("task:draft_saved", "job:claimed")
+# The applicants' portal (issue 8) records signatures and uploads beside the process; neither changes its state.
+REGISTRY.note("commitment:signed", "document:uploaded")
 
 
 # --- instances ---------------------------------------------------------------------------------------------------

@@ -105,6 +105,9 @@ def init_app(app: Flask) -> None:
 
     for module in (auth_views, inbox, task_views, projects, dashboard, audit):
         app.register_blueprint(module.bp)
+    from engine.web import portal  # applicants' portal, front window, documents, verification (issue 8)
+
+    portal.init_app(app)
     app.register_error_handler(CSRFError, csrf_error)
 
 

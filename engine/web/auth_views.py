@@ -95,6 +95,8 @@ def home() -> Any:
         return redirect(url_for("inbox.index"))
     if p.has(Role.LEADER):
         return redirect(url_for("dashboard.index"))
+    if p.has(Role.APPLICANT) and not p.has(Role.AUDITOR, Role.ADMIN):
+        return redirect(url_for("portal.home"))  # the applicants' portal (issue 8)
     if p.has(Role.AUDITOR, Role.ADMIN, Role.APPLICANT):
         return redirect(url_for("projects.index"))
     if p.has(Role.DESIGNER):

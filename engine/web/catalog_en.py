@@ -12,6 +12,9 @@ EN: dict[str, str] = {
     "待办任务": "Inbox", "项目查询": "Projects", "督办看板": "Supervision", "流程定义": "Process definitions",
     "退出": "Sign out", "时间均为北京时间（Asia/Shanghai）": "All times are Beijing time (Asia/Shanghai)",
     "个人身份信息已按规定脱敏显示": "Personal identity numbers are masked as required",
+    # applicants' portal and front window links (issue 8; the portal pages themselves are Chinese only)
+    "网上办事": "Online services", "一窗受理": "Front window", "企业首次网上办事？": "First time online for your enterprise?",
+    "注册企业账户": "Register an enterprise account", "证照文书核验": "Verify a permit or notice",
     # sign-in
     "登录": "Sign in", "用户登录": "Sign in", "会话已超时，请重新登录。": "Your session timed out; please sign in again.",
     "用户名": "Username", "密码": "Password",
