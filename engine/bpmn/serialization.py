@@ -60,6 +60,14 @@ def _make_serializer() -> BpmnWorkflowSerializer:
 _SERIALIZER = _make_serializer()
 
 
+def registered_types() -> frozenset[type]:
+    """Types the serializer registry converts and restores (datetime, Decimal, ...): they survive a reload."""
+    return _REGISTERED_TYPES
+
+
+_REGISTERED_TYPES = frozenset(_SERIALIZER.registry.typenames)
+
+
 def dump_workflow(workflow: BpmnWorkflow) -> str:
     dct = _SERIALIZER.to_dict(workflow)
     dct[BpmnWorkflowSerializer.VERSION_KEY] = SERIALIZER_VERSION

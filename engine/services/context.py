@@ -12,6 +12,7 @@ from engine.config import Settings
 from engine.models import ProcessDefinition
 from engine.services.calendars import CalendarCache
 from engine.services.job_signal import JobSignal
+from engine.services.workflow_cache import WorkflowCache
 
 
 class SpecCache:
@@ -47,6 +48,7 @@ class EngineContext:
     specs: SpecCache = field(default_factory=SpecCache)
     calendars: CalendarCache = field(default_factory=CalendarCache)  # working-day calendar with loaded years
     job_signal: JobSignal = field(default_factory=JobSignal)  # wakes local fetch-and-lock long polls
+    workflows: WorkflowCache = field(default_factory=WorkflowCache)  # loaded workflows between commands
 
     @property
     def forms_dir(self) -> Path:

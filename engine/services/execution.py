@@ -7,7 +7,7 @@ lock -> load -> (caller re-checks its target and applies) -> engine steps -> syn
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +32,7 @@ from engine.models import (
 from engine.services import history, job_rows
 from engine.services import calendars, pauses, sla, timer_rows  # timers, calendar, SLA clocks (issue 5)
 from engine.services.context import EngineContext
+from engine.services.workflow_cache import command_clock
 
 
 @dataclass
@@ -40,6 +41,8 @@ class Loaded:
     definition: ProcessDefinition
     parsed: ParsedProcess
     workflow: BpmnWorkflow
+    # Spiff stamps state changes with time.time(): what changed after this is checked before caching.
+    changed_since: float = field(default_factory=command_clock)
 
 
 def lock_instance(session: Session, instance_id: str) -> ProcessInstance:
@@ -57,7 +60,9 @@ def load(session: Session, ctx: EngineContext, instance: ProcessInstance) -> Loa
     definition = session.get(ProcessDefinition, instance.definition_id)
     assert definition is not None  # FK
     parsed = ctx.specs.get(definition)
-    workflow = load_workflow(instance.state_json, parsed.spec, parsed.subprocess_specs)
+    workflow = ctx.workflows.take(instance)  # the object the last command left, if it is exactly this state
+    if workflow is None:
+        workflow = load_workflow(instance.state_json, parsed.spec, parsed.subprocess_specs)
     runtime.bind_calendar(workflow, calendars.current(session, ctx))  # timers count with the loaded schedules
     return Loaded(instance, definition, parsed, workflow)
 
@@ -88,6 +93,7 @@ def persist(session: Session, ctx: EngineContext, loaded: Loaded, result: runtim
     instance.serializer_version = SERIALIZER_VERSION
     instance.updated_at = now
     session.flush()
+    ctx.workflows.give_back_after_commit(session, instance, workflow, loaded.changed_since)
 
 
 def _sync_human_tasks(session: Session, ctx: EngineContext, instance: ProcessInstance, parsed: ParsedProcess,
@@ -96,6 +102,7 @@ def _sync_human_tasks(session: Session, ctx: EngineContext, instance: ProcessIns
         row.spiff_task_id: row
         for row in session.scalars(
             select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == HumanTaskStatus.OPEN)
+            .order_by(HumanTask.created_at, HumanTask.bpmn_id)  # events in the same order on replay (issue 13)
         )
     }
     ready = {t.spiff_task_id: t for t in result.human_tasks}
@@ -137,6 +144,9 @@ def _sync_timers(session: Session, ctx: EngineContext, instance: ProcessInstance
         row.spiff_task_id: row
         for row in session.scalars(
             select(Timer).where(Timer.instance_id == instance.id, Timer.status == TimerStatus.WAITING)
+            # Timers that fire in one step are recorded in due order, whatever plan the database picks, so replay
+            # writes them in the same order (issue 13: a crash campaign found the order varying with the plan).
+            .order_by(Timer.due_at.nulls_first(), Timer.bpmn_id)
         )
     }
     waiting = {t.spiff_task_id: t for t in result.timers}

@@ -1,0 +1,48 @@
+"""Would a workflow reloaded from its own state JSON equal the object in memory? (for the workflow cache)
+
+A cached workflow is reused only if the next command would see exactly what a reload gives it. JSON turns a
+tuple into a list, a set or a str subclass (an enum) into something else and a non-string key into a string,
+so a command that put such a value in task data must not leave its workflow object in the cache. Values of
+the types Spiff's serializer registry restores (datetime, Decimal, ...) come back as they were.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+
+from engine.bpmn.serialization import registered_types
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _native(value: Any, registered: frozenset[type]) -> bool:
+    kind = type(value)
+    if kind in _SCALARS:
+        return True
+    if kind is dict:
+        return all(type(key) is str and _native(item, registered) for key, item in value.items())
+    if kind is list:
+        return all(_native(item, registered) for item in value)
+    return kind in registered
+
+
+def survives_reload(workflow: BpmnWorkflow, changed_since: float) -> bool:
+    """True if every value a command may have touched is one JSON (plus Spiff's registry) gives back as is.
+
+    Checked: workflow data, and data and internal data of tasks that changed state at or after `changed_since`
+    (a `time.time()` taken before the command ran Spiff) or are not finished (their data can change in place).
+    Finished tasks that did not change were loaded from JSON or checked when they finished.
+    """
+    registered = registered_types()
+    for wf in (workflow, *workflow.subprocesses.values()):
+        if not _native(wf.data, registered):
+            return False
+        for task in wf.tasks.values():
+            if task.last_state_change < changed_since and task.state & TaskState.FINISHED_MASK:
+                continue
+            if not (_native(task.data, registered) and _native(task.internal_data, registered)):
+                return False
+    return True

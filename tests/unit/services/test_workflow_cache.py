@@ -1,0 +1,99 @@
+"""The workflow cache: commands reuse the object the last command left, and behave exactly as with a reload."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from engine.bpmn.canonical import canonical_state
+from engine.bpmn.serialization import load_workflow
+from engine.clock import SimulatedClock
+from engine.dto import DefinitionOut
+from engine.errors import FormInvalid
+from engine.models import ProcessDefinition, ProcessInstance
+from engine.services import history
+from engine.services.commands import run_command
+from engine.services.execution import load, lock_instance
+from engine.services.workflow_cache import WorkflowCache
+from tests.audit_support import APPROVE, complete, start
+from tests.conftest import engine_state
+
+T0 = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+
+
+def _scenario(app: Flask, clock: SimulatedClock) -> str:
+    """Start, then the three reviews by clerks."""
+    clock.set(T0)
+    instance_id = start(app, "sample_review", {"project": "呼和浩特示范项目"})
+    for bpmn_id in ("review_land", "review_design", "review_fire"):
+        clock.advance(timedelta(hours=3))
+        complete(app, instance_id, bpmn_id, APPROVE, actor=f"clerk.{bpmn_id}")
+    return instance_id
+
+
+def _outcome(app: Flask, instance_id: str) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    state = engine_state(app)
+    with state.sessions() as session:
+        instance = session.get(ProcessInstance, instance_id)
+        assert instance is not None
+        parsed = state.ctx.specs.get(session.get(ProcessDefinition, instance.definition_id))
+        stored = canonical_state(load_workflow(instance.state_json, parsed.spec, parsed.subprocess_specs))
+        kinds = [(e.kind, e.actor) for e in history.list_events(session, instance_id)]
+    return stored, kinds
+
+
+def test_commands_reuse_the_workflow_and_end_as_with_reloads(app: Flask, deploy: Callable[..., DefinitionOut],
+                                                             clock: SimulatedClock) -> None:
+    deploy("sample_review")
+    cache = engine_state(app).ctx.workflows
+    cached = _scenario(app, clock)
+    assert (cache.hits, cache.misses) == (3, 0)  # every command after start found the last one's workflow
+    engine_state(app).ctx.workflows = WorkflowCache(maxsize=0)  # every command reloads from JSON
+    reloaded = _scenario(app, clock)
+    assert engine_state(app).ctx.workflows.hits == 0
+    assert _outcome(app, cached) == _outcome(app, reloaded)
+    assert [kind for kind, _ in _outcome(app, cached)[1]].count("task:completed") == 3
+
+
+def test_a_failed_command_leaves_nothing_cached(app: Flask, deploy: Callable[..., DefinitionOut],
+                                                clock: SimulatedClock) -> None:
+    deploy("sample_review")
+    instance_id = start(app, "sample_review", {"project": "示范"})
+    cache = engine_state(app).ctx.workflows
+    assert len(cache) == 1
+    with pytest.raises(FormInvalid):
+        complete(app, instance_id, "review_land", {"decision": "maybe"})  # refused after the lock, rolled back
+    complete(app, instance_id, "review_land", APPROVE)
+    assert len(cache) == 1
+
+
+def test_a_state_changed_behind_the_cache_is_reloaded(app: Flask, deploy: Callable[..., DefinitionOut]) -> None:
+    deploy("sample_review")
+    state = engine_state(app)
+    instance_id = start(app, "sample_review", {"project": "示范"})
+    assert len(state.ctx.workflows) == 1
+    with state.sessions.begin() as session:  # e.g. restored from a backup: same version counter, other JSON
+        session.get(ProcessInstance, instance_id).state_json += " "
+    misses = state.ctx.workflows.misses
+    run_command(state.sessions, lambda s: load(s, state.ctx, lock_instance(s, instance_id)))
+    assert state.ctx.workflows.misses == misses + 1
+
+
+def test_values_json_would_change_are_never_cached(app: Flask, deploy: Callable[..., DefinitionOut]) -> None:
+    deploy("sample_review")
+    state = engine_state(app)
+    instance_id = start(app, "sample_review", {"project": "示范"})
+
+    def put_a_tuple(session: Any) -> None:
+        loaded = load(session, state.ctx, lock_instance(session, instance_id))
+        loaded.workflow.data["pair"] = (1, 2)  # a reload would give [1, 2]
+        from engine.bpmn import runtime
+        from engine.services.execution import persist
+        persist(session, state.ctx, loaded, runtime.snapshot(loaded.workflow), actor="t", now=state.clock.now())
+
+    run_command(state.sessions, put_a_tuple)
+    assert len(state.ctx.workflows) == 0
