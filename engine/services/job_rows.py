@@ -30,6 +30,7 @@ def sync(session: Session, ctx: EngineContext, instance: ProcessInstance, workfl
         for row in session.scalars(
             select(ServiceJob).where(ServiceJob.instance_id == instance.id,
                                      ServiceJob.status.in_(OPEN_JOB_STATUSES))
+            .order_by(ServiceJob.created_at, ServiceJob.bpmn_id)  # same event order on replay (issue 13)
         )
     }
     for spiff_id, row in open_rows.items():
