@@ -109,7 +109,8 @@ def _changed_elements(session: Session, key: str, source: ProcessDefinition, tar
             old, new = source.elements.get(before.bpmn_id) or {}, target.elements.get(after.bpmn_id) or {}
             changes = {k: {"from": old.get(k), "to": new.get(k)} for k in sorted(set(old) | set(new))
                        if old.get(k) != new.get(k)}
-            out.append({"id": after.bpmn_id, "renamed_from": before.bpmn_id, "changes": changes})
+            if changes:  # the rename itself shows in `moved`
+                out.append({"id": after.bpmn_id, "renamed_from": before.bpmn_id, "changes": changes})
         elif before.bpmn_id in by_id:
             out.append(by_id[before.bpmn_id].to_json())
     return out
