@@ -7,6 +7,8 @@ operation, from facts about it rather than by hand, and renders every 4xx/5xx re
 - 400 (a malformed request: bad JSON, NUL bytes), and 422 with field errors when it takes parameters or a body;
 - 413 when it takes a body; 404 when its path has parameters;
 - 401 and 403 unless engine/auth/routes.py makes it public; public operations carry `security: []`.
+It also marks a request body required when its schema has required fields, writes optional query parameters
+without pydantic's `null` branch, and raw bodies (SVG, XML, text) as OpenAPI 3.1 `contentMediaType`.
 """
 
 from __future__ import annotations
@@ -109,6 +111,14 @@ def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
     return {**branches[0], **plain}
 
 
+def _mark_required(body: dict[str, Any], components: dict[str, Any]) -> None:
+    """A body whose schema has required fields is itself required; one without may be left out (`{}`)."""
+    for content in body.get("content", {}).values():
+        ref = content.get("schema", {}).get("$ref", "")
+        if components.get(ref.rsplit("/", 1)[-1], {}).get("required"):
+            body["required"] = True
+
+
 def describe_errors(spec: dict[str, Any], rules: dict[tuple[str, str], str]) -> dict[str, Any]:
     """Add the universal error responses and the security of each operation (see the module docstring).
     `rules` maps (OpenAPI path, METHOD) to the Flask URL rule, to look the operation up in the role table."""
@@ -127,6 +137,7 @@ def describe_errors(spec: dict[str, Any], rules: dict[tuple[str, str], str]) -> 
                 wanted.add(422)
             if operation.get("requestBody"):
                 wanted.add(413)
+                _mark_required(operation["requestBody"], spec["components"]["schemas"])
             if "{" in path:
                 wanted.add(404)
             rule = rules.get((path, method.upper()))

@@ -89,6 +89,20 @@ def test_the_document_is_valid_openapi_3_1(spec: dict[str, Any]) -> None:
                     assert list(response["content"]) == ["application/problem+json"], (method, path, status)
 
 
+def test_schemas_use_json_schema_keywords_only(spec: dict[str, Any]) -> None:
+    """pydantic writes `ge`/`le` instead of minimum/maximum in some nestings: nothing checks those."""
+    def walk(node: Any, where: str) -> None:
+        if isinstance(node, dict):
+            assert not {"ge", "le", "gt", "lt"} & {k for k, v in node.items() if not isinstance(v, dict)}, where
+            for key, value in node.items():
+                walk(value, f"{where}/{key}")
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, f"{where}/{i}")
+
+    walk(spec, "#")
+
+
 def test_every_api_route_is_in_the_document(app: Flask, spec: dict[str, Any]) -> None:
     documented = _operations(spec)
     routes = {(method, _template(spec, rule.rule.replace("<int:", "<").replace("<", "{").replace(">", "}")))

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
-from engine.api.schemas.base import MAX_INT, Body, Out, Query
+from engine.api.schemas.base import MAX_INT, Body, Int, Out, Query, int_between
 
 
 class DiffQuery(Query):
@@ -57,15 +57,15 @@ class DefinitionDiff(Out):
 
 
 class MigrateKeyIn(Body):
-    from_version: int = Field(alias="from", ge=1, le=MAX_INT)
-    to_version: int = Field(alias="to", ge=1, le=MAX_INT)
+    from_version: Int = Field(alias="from", ge=1, le=MAX_INT)
+    to_version: Int = Field(alias="to", ge=1, le=MAX_INT)
     map: dict[str, str] | None = Field(None, description="old element id -> new element id (default: same ids)")
     dry_run: bool = Field(False, alias="dryRun", description="only plan: change nothing")
 
 
 class MigrateInstanceIn(Body):
-    to_version: int = Field(alias="to", ge=1, le=MAX_INT)
-    from_version: int | None = Field(None, alias="from", ge=1, le=MAX_INT,
+    to_version: Int = Field(alias="to", ge=1, le=MAX_INT)
+    from_version: int_between(1, MAX_INT) | None = Field(None, alias="from",
                                      description="refuse unless the instance is on this version")
     map: dict[str, str] | None = None
     dry_run: bool = Field(False, alias="dryRun")

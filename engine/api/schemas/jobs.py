@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from engine.api.schemas.base import Body, Name, Out, PageQuery, Timestamp
+from engine.api.schemas.base import Body, Int, Name, Out, PageQuery, Timestamp, int_between
 
 MAX_LOCK_MS = 24 * 3600 * 1000  # services.jobs.MAX_LOCK
 MAX_RETRY_TIMEOUT_MS = 366 * 24 * 3600 * 1000
@@ -29,14 +29,14 @@ class JobQuery(PageQuery):
 class TopicIn(Body):
     topic_name: str = Field(alias="topicName", min_length=1, max_length=200, pattern=r"\S",
                             description="a topic, or a pattern with `*` (e.g. `permit.*`)")
-    lock_duration: int = Field(alias="lockDuration", ge=1, le=MAX_LOCK_MS, description="milliseconds")
+    lock_duration: Int = Field(alias="lockDuration", ge=1, le=MAX_LOCK_MS, description="milliseconds")
 
 
 class FetchAndLockIn(Body):
     worker_id: str = _worker_field()
-    max_tasks: int = Field(1, alias="maxTasks", ge=1, le=100)
+    max_tasks: Int = Field(1, alias="maxTasks", ge=1, le=100)
     topics: list[TopicIn] = Field(min_length=1, max_length=100)
-    async_response_timeout: int = Field(0, alias="asyncResponseTimeout", ge=0, le=30 * 60 * 1000,
+    async_response_timeout: Int = Field(0, alias="asyncResponseTimeout", ge=0, le=30 * 60 * 1000,
                                         description="wait up to this many ms for a job (capped by the server)")
 
 
@@ -49,9 +49,10 @@ class FailureIn(Body):
     worker_id: str = _worker_field()
     error_message: str = Field(alias="errorMessage", min_length=1, pattern=r"\S", max_length=64 * 1024)
     error_details: str | None = Field(None, alias="errorDetails", max_length=1024 * 1024)
-    retries: int | None = Field(None, ge=0, le=MAX_RETRIES, description="remaining retries; 0 opens an incident")
-    retry_timeout: int | None = Field(None, alias="retryTimeout", ge=0, le=MAX_RETRY_TIMEOUT_MS,
-                                      description="ms until the job may be claimed again")
+    retries: int_between(0, MAX_RETRIES) | None = Field(
+        None, description="remaining retries; 0 opens an incident")
+    retry_timeout: int_between(0, MAX_RETRY_TIMEOUT_MS) | None = Field(
+        None, alias="retryTimeout", description="ms until the job may be claimed again")
 
 
 class BpmnErrorIn(Body):
@@ -63,7 +64,7 @@ class BpmnErrorIn(Body):
 
 class ExtendLockIn(Body):
     worker_id: str = _worker_field()
-    new_duration: int = Field(alias="newDuration", ge=1, le=MAX_LOCK_MS, description="milliseconds from now")
+    new_duration: Int = Field(alias="newDuration", ge=1, le=MAX_LOCK_MS, description="milliseconds from now")
 
 
 class Job(Out):
@@ -107,7 +108,7 @@ class IncidentQuery(PageQuery):
 
 
 class RetryIn(Body):
-    retries: int = Field(1, ge=1, le=MAX_RETRIES, description="remaining retries the job gets")
+    retries: Int = Field(1, ge=1, le=MAX_RETRIES, description="remaining retries the job gets")
 
 
 class Incident(Out):
