@@ -119,8 +119,11 @@ def serve(state: CliState, port: int | None, host: str | None) -> None:
     from engine import create_app
     from engine.background import start_background
 
+    from engine import logs
+
     app_state = state.app
     settings = app_state.settings
+    logs.configure(settings.server.log_format)  # `[server] log_format`: text or JSON lines, with request ids
     app = create_app(state=app_state)
     stop = start_background(app_state)
     host, port = host or settings.server.host, port or settings.server.port
