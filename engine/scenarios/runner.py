@@ -15,9 +15,9 @@ import shutil
 import tempfile
 import time as timing
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from sqlalchemy import select
 
@@ -32,7 +32,6 @@ from engine.models import (
     HumanTask,
     HumanTaskStatus,
     InstanceStatus,
-    ProcessDefinition,
     ProcessInstance,
     ServiceJob,
     ServiceJobStatus,
@@ -48,7 +47,7 @@ from engine.services.jobs import TopicRequest
 
 log = logging.getLogger(__name__)
 DATABASE_FILE = "scenario.sqlite3"
-TEMPLATE_DEPLOYED_AT = datetime(2026, 1, 1, tzinfo=timezone.utc)  # when the template's designer deployed
+TEMPLATE_DEPLOYED_AT = datetime(2026, 1, 1, tzinfo=UTC)  # when the template's designer deployed
 MAX_MOVES = 5000  # clock moves per scenario: a process that never settles is reported, not looped on forever
 SCENARIO_WORKER = "scenario"
 HMAC_KEY = "scenario-runner-key"
@@ -91,7 +90,7 @@ class Workbench:
         self._structures: dict[Path, Structure] = {}
         self._templates: dict[Path, tuple[Path, SpecCache]] = {}
 
-    def __enter__(self) -> Workbench:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *_exc: object) -> None:
@@ -158,7 +157,6 @@ class ScenarioRun:
 
     def _runners(self) -> list[Any]:
         import workers
-
         from engine.bureau.deps import BureauDeps
         from engine.bureau.notices import MemorySender
         from engine.sdk import BpmnError, LocalBackend, TaskRouter, WorkerRunner

@@ -11,6 +11,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -245,7 +246,7 @@ def _workers(t: _Table) -> Workers:
         e.done()
     overlap = (set(results) & set(errors)) | (hold & (set(results) | set(errors)))
     if overlap:
-        raise t.error(sorted(overlap)[0], "a topic is held, scripted with a result or with an error: pick one")
+        raise t.error(min(overlap), "a topic is held, scripted with a result or with an error: pick one")
     workers = Workers(t.take("handlers", bool, True), hold, results, errors)
     t.done()
     return workers
@@ -353,7 +354,7 @@ def read_scenario(path: Path, *, defaults: Defaults | None = None) -> Scenario:
     autopilot = _autopilot(t.table("autopilot")) if "autopilot" in t.data else None
     raw_steps = t.take("steps", list, [])
     steps = [_step(path, n, item) for n, item in enumerate(raw_steps, start=1)]
-    for previous, step in zip(steps, steps[1:]):
+    for previous, step in pairwise(steps):
         if (step.day, step.at) < (previous.day, previous.at):
             raise ScenarioError(path, f"{step.describe()} comes before {previous.describe()}: write steps in "
                                       f"time order")

@@ -3,7 +3,7 @@ migration resets ready and waiting tasks, timer due times and task data included
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -17,7 +17,7 @@ from tests.conftest import DATA
 
 V1 = (DATA / "migration" / "migration_demo_v1.bpmn").read_bytes()
 V2 = (DATA / "migration" / "migration_demo_v2.bpmn").read_bytes()
-NOW = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
 
 def _parsed(data: bytes) -> ParsedProcess:

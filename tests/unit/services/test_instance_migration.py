@@ -15,8 +15,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from engine.bpmn.serialization import load_workflow
 from engine.bpmn import timer_ops
+from engine.bpmn.serialization import load_workflow
 from engine.clock import SimulatedClock
 from engine.dto import DefinitionOut
 from engine.errors import DefinitionNotFound, InstanceNotRunning, InvalidInput, MigrationRefused
@@ -137,8 +137,8 @@ def test_dry_run_lists_who_can_move_and_changes_nothing(app: Flask, portfolio: P
     assert plans[portfolio.at_job].movable
     final = plans[portfolio.at_final]
     assert not final.movable
-    assert final.problems == ["review_final (open user task) has no element 'review_final' in v2: map it to an "
-                              "element of v2"]
+    assert final.problems == [("review_final (open user task) has no element 'review_final' in v2: map it to an "
+                               "element of v2")]
     assert _event_count(app) == before
     assert all(_version(app, i) == 1 for i in plans)
 
