@@ -1,0 +1,117 @@
+"""The patched `get_tasks` (engine/bpmn/fast_scan.py) against SpiffWorkflow's own iterator, on the corpus."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
+from SpiffWorkflow.util.task import TaskState
+
+from engine.bpmn import fast_scan, runtime
+from engine.bpmn.canonical import canonical_state
+from engine.bpmn.parsing import ParsedProcess, load_process
+from engine.errors import EngineError
+
+ROOT = Path(__file__).resolve().parents[3]
+CORPUS = sorted([*ROOT.glob("processes/*.bpmn"), *ROOT.glob("tests/data/bpmn/*.bpmn"), ROOT / "bench/approval_9.bpmn"])
+T0 = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+FILTERS: list[dict[str, Any]] = [
+    {}, {"state": TaskState.READY}, {"state": TaskState.WAITING}, {"state": TaskState.READY, "manual": True},
+    {"state": TaskState.NOT_FINISHED_MASK}, {"state": TaskState.FINISHED_MASK}, {"state": TaskState.COMPLETED},
+    {"state": TaskState.PREDICTED_MASK}, {"state": TaskState.READY | TaskState.WAITING | TaskState.STARTED},
+    {"skip_subprocesses": True}, {"state": TaskState.FINISHED_MASK, "skip_subprocesses": True},
+]
+# Form answers that keep the sample processes moving (approve), and generic ones for the rest.
+ANSWERS = {"decision": "approve", "opinion": "同意", "approved": True, "result": "approve", "complete": True}
+
+
+@contextmanager
+def stock() -> Iterator[None]:
+    fast_scan.uninstall()
+    try:
+        yield
+    finally:
+        fast_scan.install()
+
+
+def _ids(tasks: list[Any]) -> list[str]:
+    return [str(t.id) for t in tasks]
+
+
+def _check_every_filter(workflow: BpmnWorkflow) -> None:
+    spec_names = sorted({t.task_spec.name for t in workflow.tasks.values()})[:3]
+    for filters in FILTERS + [{"spec_name": name} for name in spec_names]:
+        expected = _ids(list(BpmnTaskIterator(workflow.task_tree, **filters)))
+        assert _ids(workflow.get_tasks(**filters)) == expected, filters
+        for sub in workflow.subprocesses.values():
+            assert _ids(sub.get_tasks(**filters)) == _ids(list(BpmnTaskIterator(sub.task_tree, **filters))), filters
+
+
+def _drive(parsed: ParsedProcess, check: bool, steps: int = 40) -> BpmnWorkflow:
+    """Start, then repeatedly complete the first open user task, the first started service task, or move the
+    clock 30 days to fire timers; stop when done, stuck or a script refuses the generic answers."""
+    now = T0
+    workflow = runtime.new_workflow(parsed, {"project": "示范", "applicant_id": "A1", "limit": 5}, now)
+    try:
+        result = runtime.advance(workflow, now)
+    except EngineError:
+        return workflow
+    for _ in range(steps):
+        if check:
+            _check_every_filter(workflow)
+        try:
+            if result.human_tasks:
+                task = result.human_tasks[0]
+                result = runtime.complete_user_task(workflow, task.spiff_task_id, dict(ANSWERS), now)
+            elif result.job_requests or workflow.get_tasks(state=TaskState.STARTED):
+                started = workflow.get_tasks(state=TaskState.STARTED)[0]
+                result = runtime.complete_external_task(workflow, str(started.id), {"ok": True}, now)
+            elif result.timers and not result.done:
+                now += timedelta(days=30)
+                result = runtime.advance(workflow, now)
+            else:
+                break
+        except EngineError:
+            break
+    if check:
+        _check_every_filter(workflow)
+    return workflow
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.stem)
+def test_same_tasks_in_the_same_order_at_every_step(path: Path) -> None:
+    assert fast_scan.installed()
+    _drive(load_process(path.read_bytes(), file=path.name), check=True)
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.stem)
+def test_same_end_state_as_stock(path: Path) -> None:
+    parsed = load_process(path.read_bytes(), file=path.name)
+    patched = canonical_state(_drive(parsed, check=False))
+    with stock():
+        assert not fast_scan.installed()
+        unpatched = canonical_state(_drive(parsed, check=False))
+    assert patched == unpatched
+
+
+def test_deep_trees_fall_back_to_the_stock_iterator(monkeypatch: pytest.MonkeyPatch) -> None:
+    path = ROOT / "bench/approval_9.bpmn"
+    workflow = _drive(load_process(path.read_bytes(), file=path.name), check=False, steps=3)
+    monkeypatch.setattr(fast_scan, "DEPTH_GUARD", 2)
+    for filters in FILTERS:
+        assert _ids(workflow.get_tasks(**filters)) == _ids(list(BpmnTaskIterator(workflow.task_tree, **filters)))
+
+
+def test_unhandled_arguments_go_to_the_stock_iterator() -> None:
+    path = ROOT / "bench/approval_9.bpmn"
+    workflow = _drive(load_process(path.read_bytes(), file=path.name), check=False, steps=3)
+    for filters in ({"end_at_spec": "join"}, {"max_depth": 3}, {"depth_first": False}):
+        assert _ids(workflow.get_tasks(**filters)) == _ids(list(BpmnTaskIterator(workflow.task_tree, **filters)))
+    assert list(itertools.islice(workflow.get_tasks_iterator(), 3))
