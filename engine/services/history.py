@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
 
 from engine.models import ChainCheckpoint, ChainHead, InstanceEvent, ProcessInstance
@@ -79,9 +79,12 @@ def record(
 ) -> InstanceEvent:
     """Append one event to its chain. Callers hold the instance lock (or, for `system`, the head row lock)."""
     chain = instance_id or SYSTEM_CHAIN
-    head = session.scalars(
-        select(ChainHead).where(ChainHead.chain == chain).with_for_update()
-    ).one_or_none()
+    heads = _locked_heads(session)
+    head = heads.get(chain)
+    if head is None or inspect(head).transient or inspect(head).detached:  # not yet locked, or rolled back
+        head = session.scalars(
+            select(ChainHead).where(ChainHead.chain == chain).with_for_update()
+        ).one_or_none()
     seq = head.last_seq + 1 if head else 1
     prev_hash = head.last_hash if head else GENESIS
     body = jsonable(payload or {})
@@ -95,10 +98,27 @@ def record(
                                 signature=sign_checkpoint(hmac_key, chain, seq, digest)))
     signature = sign_head(hmac_key, chain, seq, digest)
     if head is None:
-        session.add(ChainHead(chain=chain, last_seq=seq, last_hash=digest, signature=signature, updated_at=at))
+        head = ChainHead(chain=chain, last_seq=seq, last_hash=digest, signature=signature, updated_at=at)
+        session.add(head)
     else:
         head.last_seq, head.last_hash, head.signature, head.updated_at = seq, digest, signature, at
+    heads[chain] = head
     return event
+
+
+def _locked_heads(session: Session) -> dict[str, ChainHead]:
+    """The chain heads this transaction has locked (or created), so a command's events lock and read each head
+    once: the rows stay locked until commit, and every change goes through the same ORM object (a rollback
+    expires or expunges it, which `record` checks). A savepoint gets its own map."""
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    cached = session.info.get(_HEADS_KEY)
+    if cached is None or cached[0] is not transaction:
+        cached = (transaction, {})
+        session.info[_HEADS_KEY] = cached
+    return cached[1]
+
+
+_HEADS_KEY = "engine.history.locked_heads"
 
 
 def list_events(session: Session, instance_id: str, *, after_seq: int = 0, limit: int | None = None
