@@ -18,6 +18,7 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
 from engine.bpmn.external_tasks import EXTERNAL_TASK_CONVERTERS
+from engine.bpmn.fast_dump import FastStateDict
 from engine.bpmn.script_env import make_script_engine
 from engine.bpmn.timers import TIMER_CONVERTERS
 
@@ -68,8 +69,17 @@ def registered_types() -> frozenset[type]:
 _REGISTERED_TYPES = frozenset(_SERIALIZER.registry.typenames)
 
 
+_FAST = FastStateDict(_SERIALIZER.registry)  # the same dict as _SERIALIZER.to_dict, ~2x faster (fast_dump.py)
+
+
+def state_dict(workflow: BpmnWorkflow) -> dict[str, Any]:
+    if _FAST.fast and type(workflow) is BpmnWorkflow:
+        return _FAST.state_dict(workflow)
+    return _SERIALIZER.to_dict(workflow)
+
+
 def dump_workflow(workflow: BpmnWorkflow) -> str:
-    dct = _SERIALIZER.to_dict(workflow)
+    dct = state_dict(workflow)
     dct[BpmnWorkflowSerializer.VERSION_KEY] = SERIALIZER_VERSION
     return json.dumps(dct, separators=(",", ":"), ensure_ascii=False)
 

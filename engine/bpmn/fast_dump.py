@@ -1,0 +1,102 @@
+"""The state-only workflow dict, built without the serializer registry's per-object dispatch.
+
+Why: dumping the state after every command is ~20% of a command (approval_9: ~165 tasks). Spiff's registry
+converts each task through `convert` -> `clean` -> typename lookup -> `partial` -> `TaskConverter.to_dict`,
+which looks the parent up twice and converts empty internal data recursively. `state_dict` writes the same
+dict (same keys, same order, same values: tests/unit/bpmn/test_fast_dump.py compares it with the registry's
+on the corpus at every step) and leaves to the registry only what needs it: non-empty internal data, workflow
+data, pending BPMN events, and any task or workflow class other than Spiff's own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnSubWorkflowConverter, TaskConverter
+from SpiffWorkflow.bpmn.serializer.helpers.dictionary import DictionaryConverter
+from SpiffWorkflow.bpmn.util.subworkflow import BpmnBaseWorkflow, BpmnSubWorkflow
+from SpiffWorkflow.task import Task
+
+
+def _task_dict(task: Task, tasks: dict[Any, Task], convert: Any, typename: str) -> dict[str, Any]:
+    # TaskConverter.to_dict: the root keeps its data, every other task a delta against its parent's data.
+    parent = tasks.get(task._parent) if task._parent is not None else None
+    if parent is None:
+        data, delta = task.data, {}
+    else:
+        old, new = parent.data, task.data
+        data = {}
+        delta = {
+            "updates": {key: new[key] for key in new if key not in old or new[key] != old[key]},
+            "deletions": [key for key in old if key not in new],
+        }
+    internal = task.internal_data
+    return {
+        "id": str(task.id),
+        "parent": str(task._parent) if parent is not None else None,
+        "children": [str(child) for child in task._children],
+        "last_state_change": task.last_state_change,
+        "state": task._state,
+        "task_spec": task.task_spec.name,
+        "triggered": task.triggered,
+        "internal_data": convert(internal) if internal else {},
+        "data": data,
+        "delta": delta,
+        "typename": typename,
+    }
+
+
+class FastStateDict:
+    """Bound to one registry (the engine's serializer's); `fast` is False if Spiff's classes were replaced."""
+
+    def __init__(self, registry: DictionaryConverter) -> None:
+        self.registry = registry
+        self.task_typename = registry.typenames.get(Task, "")
+        self.sub_typename = registry.typenames.get(BpmnSubWorkflow, "")
+        self.workflow_typename = registry.typenames.get(BpmnWorkflow, "")
+        task_to_dict = registry.convert_to_dict.get(self.task_typename)
+        sub_to_dict = registry.convert_to_dict.get(self.sub_typename)
+        self.fast = (
+            task_to_dict is not None and type(getattr(task_to_dict.args[1], "__self__", None)) is TaskConverter
+            and sub_to_dict is not None
+            and type(getattr(sub_to_dict.args[1], "__self__", None)) is BpmnSubWorkflowConverter
+        )
+
+    def _common(self, workflow: BpmnBaseWorkflow) -> dict[str, Any]:
+        # WorkflowConverter.to_dict
+        registry, tasks, typename = self.registry, workflow.tasks, self.task_typename
+        convert = registry.convert
+        task_dicts = {}
+        for task_id, task in tasks.items():
+            if type(task) is Task:
+                task_dicts[str(task_id)] = _task_dict(task, tasks, convert, typename)
+            else:
+                task_dicts[str(task_id)] = convert(task)
+        return {
+            "data": convert(registry.clean(workflow.data)),
+            "correlations": workflow.correlations,
+            "last_task": str(workflow.last_task.id) if workflow.last_task is not None else None,
+            "success": workflow.success,
+            "completed": workflow.completed,
+            "tasks": task_dicts,
+            "root": str(workflow.task_tree.id),
+        }
+
+    def state_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
+        """What `StateOnlyWorkflowConverter` (engine/bpmn/serialization.py) returns through the registry."""
+        dct = self._common(workflow)
+        subprocesses = {}
+        for task_id, sub in workflow.subprocesses.items():
+            if type(sub) is BpmnSubWorkflow:
+                sub_dct = self._common(sub)
+                sub_dct["parent_task_id"] = str(sub.parent_task_id)
+                sub_dct["spec"] = sub.spec.name
+                sub_dct["typename"] = self.sub_typename
+            else:
+                sub_dct = self.registry.convert(sub)
+            subprocesses[str(task_id)] = sub_dct
+        dct["subprocesses"] = subprocesses
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        dct["typename"] = self.workflow_typename
+        return dct
