@@ -68,6 +68,9 @@ def _configure_sqlite(db_engine: Engine, settings: DatabaseSettings) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+CONNECT_TIMEOUT_SECONDS = 10
+
+
 def make_db_engine(settings: Settings) -> Engine:
     url = settings.database.url
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////") and ":memory:" not in url:
@@ -79,7 +82,12 @@ def make_db_engine(settings: Settings) -> Engine:
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": settings.database.busy_timeout_ms / 1000}
     else:
-        kwargs["pool_pre_ping"] = True
+        kwargs["pool_pre_ping"] = True  # a connection the server dropped (restart, terminated) is replaced
+        # Bounded waits (issue 13): a stopped or unreachable server fails fast instead of after the OS's TCP
+        # timeout, and a row lock held too long (a stuck session) ends as a conflict (then 503) instead of a
+        # request that never answers. `busy_timeout_ms` is the same budget SQLite writers get.
+        kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS,
+                                  "options": f"-c lock_timeout={int(settings.database.busy_timeout_ms)}"}
     db_engine = create_engine(url, **kwargs)
     if db_engine.dialect.name == "sqlite":
         _configure_sqlite(db_engine, settings.database)

@@ -124,6 +124,16 @@ class Busy(EngineError):
         self.retry_after = retry_after
 
 
+class DatabaseUnavailable(Busy):
+    """The database is unavailable; retry shortly"""
+
+
+class StorageFull(EngineError):
+    """The database is full; nothing was changed"""
+
+    status = 507
+
+
 class InvalidInput(EngineError):
     """Invalid input"""
 

@@ -6,7 +6,7 @@ from flask import Flask
 
 from engine.api import access, audit, definitions, diagrams, history, instances, problems, reports, session, tasks
 from engine.api import external_tasks, incidents, monitoring, openapi, request_ids, requests
-from engine.api import designers
+from engine.api import db_faults, designers
 
 
 def init_app(app: Flask) -> None:
@@ -15,6 +15,7 @@ def init_app(app: Flask) -> None:
     session.init_app(app)
     access.init_app(app)
     problems.init_app(app)
+    db_faults.init_app(app)  # a database down, locked or full: 503 / 507, not 500 (issue 13)
     openapi.init_app(app)  # type: ignore[arg-type]  # create_app makes an APIFlask
     app.register_blueprint(monitoring.bp)
     for module in (definitions, instances, tasks, history, diagrams, external_tasks, incidents, audit, reports):

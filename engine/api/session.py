@@ -51,7 +51,8 @@ def actor() -> str:
 
 
 def _outcome(exc: BaseException) -> str:
-    status = exc.status if isinstance(exc, EngineError) else getattr(exc, "code", None) or 500
+    code = getattr(exc, "code", None)  # an HTTPException's status; SQLAlchemy errors carry a str code
+    status = exc.status if isinstance(exc, EngineError) else code if isinstance(code, int) else 500
     return "rejected" if status < 500 else "failed"
 
 

@@ -122,3 +122,6 @@ def register(bp: Blueprint) -> None:
     bp.register_error_handler(EngineError, _engine_error)
     bp.register_error_handler(HTTPException, _http_error)
     bp.register_error_handler(Exception, _unexpected)
+    from engine.api import db_faults  # database down, locked or full: Camunda's 503 body, not a 500 (issue 13)
+
+    db_faults.register(bp)
