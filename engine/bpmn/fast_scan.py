@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.bpmn.util.subworkflow import BpmnBaseWorkflow
 from SpiffWorkflow.bpmn.util.task import BpmnTaskFilter
 from SpiffWorkflow.task import Task
@@ -57,9 +58,9 @@ def scan(workflow: BpmnBaseWorkflow, first_task: Task | None = None, *, skip_sub
     only_state = filters.keys() <= {"state"}
     min_state = _min_state(mask)
     finished_only = mask <= _FINISHED
-    # Subprocesses by the identity of the task that runs them: an int key hashes in C, a UUID in Python.
-    top = workflow.top_workflow
-    subprocesses = {id(top.get_task_from_id(task_id)): sub for task_id, sub in top.subprocesses.items()}
+    # Only tasks of SubWorkflowTask specs run subprocesses (`create_subprocess` has no other caller, and a
+    # collaboration's triggered start runs a call activity): others skip the UUID-keyed lookup.
+    subprocesses = workflow.top_workflow.subprocesses
     root = first_task or workflow.task_tree
     found: list[Task] = []
     stack: list[tuple[Task, int]] = [(root, 0)]
@@ -67,7 +68,7 @@ def scan(workflow: BpmnBaseWorkflow, first_task: Task | None = None, *, skip_sub
     while stack:
         task, depth = pop()
         state = task._state
-        subprocess = subprocesses.get(id(task)) if subprocesses else None
+        subprocess = subprocesses.get(task.id) if subprocesses and isinstance(task.task_spec, SubWorkflowTask) else None
         child_ids = task._children
         if (child_ids or subprocess is not None) and (state >= min_state or subprocess is not None):
             if depth >= DEPTH_GUARD:

@@ -80,8 +80,8 @@ def persist(session: Session, ctx: EngineContext, loaded: Loaded, result: runtim
     if result.completed_elements:
         record(session, ctx, instance.id, EventKind.INSTANCE_ADVANCED, actor=actor, now=now,
                payload={"elements": result.completed_elements})
-    _sync_human_tasks(session, ctx, instance, parsed, result, actor=actor, now=now)
-    result = pauses.sync(session, ctx, loaded, result, actor=actor, now=now)
+    open_tasks = _sync_human_tasks(session, ctx, instance, parsed, result, actor=actor, now=now)
+    result = pauses.sync(session, ctx, loaded, result, actor=actor, now=now, open_tasks=open_tasks)
     _sync_timers(session, ctx, instance, workflow, result, actor=actor, now=now)
     job_rows.sync(session, ctx, instance, workflow, result, actor=actor, now=now)
     if result.done and instance.status not in (InstanceStatus.COMPLETED, InstanceStatus.TERMINATED):
@@ -97,7 +97,8 @@ def persist(session: Session, ctx: EngineContext, loaded: Loaded, result: runtim
 
 
 def _sync_human_tasks(session: Session, ctx: EngineContext, instance: ProcessInstance, parsed: ParsedProcess,
-                      result: runtime.StepResult, *, actor: str, now: datetime) -> None:
+                      result: runtime.StepResult, *, actor: str, now: datetime) -> list[HumanTask]:
+    """Open a row per new ready user task, cancel rows whose task is gone; returns the rows now open."""
     open_rows = {
         row.spiff_task_id: row
         for row in session.scalars(
@@ -106,6 +107,8 @@ def _sync_human_tasks(session: Session, ctx: EngineContext, instance: ProcessIns
         )
     }
     ready = {t.spiff_task_id: t for t in result.human_tasks}
+    still_open = [row for spiff_id, row in open_rows.items() if spiff_id in ready]
+    calendar = calendars.current(session, ctx) if ready.keys() - open_rows.keys() else None
     for spiff_id, row in open_rows.items():
         if spiff_id not in ready:
             # Gone without a clerk's completion: cancelled by a timer, an error path or termination.
@@ -132,10 +135,13 @@ def _sync_human_tasks(session: Session, ctx: EngineContext, instance: ProcessIns
             created_at=now,
             due_at=None,
         )
-        sla.apply_limits(row, calendars.current(session, ctx))  # review tasks: committed and statutory dues
+        assert calendar is not None
+        sla.apply_limits(row, calendar)  # review tasks: committed and statutory dues
         session.add(row)
+        still_open.append(row)
         record(session, ctx, instance.id, EventKind.TASK_CREATED, actor=actor, now=now,
                payload={"task_id": row.id, "bpmn_id": row.bpmn_id, "candidate_groups": row.candidate_groups})
+    return still_open
 
 
 def _sync_timers(session: Session, ctx: EngineContext, instance: ProcessInstance, workflow: BpmnWorkflow,

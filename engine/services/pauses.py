@@ -27,19 +27,19 @@ if TYPE_CHECKING:
 
 
 def sync(session: Session, ctx: EngineContext, loaded: Loaded, result: runtime.StepResult, *,
-         actor: str, now: datetime) -> runtime.StepResult:
+         actor: str, now: datetime, open_tasks: list[HumanTask] | None = None) -> runtime.StepResult:
     """Open/close pauses for the instance's pausing tasks; freeze or thaw its clock. Returns the (possibly
-    refreshed) step result so the timer rows mirror frozen and moved due times."""
+    refreshed) step result so the timer rows mirror frozen and moved due times. `open_tasks`: the instance's
+    open task rows when the caller already has them (the command path just synced them)."""
     from engine.services import execution
 
     instance, workflow = loaded.instance, loaded.workflow
     open_pauses = {p.task_id: p for p in session.scalars(
         select(ClockPause).where(ClockPause.instance_id == instance.id, ClockPause.resumed_at.is_(None)))}
-    pausing = {
-        t.id: t for t in session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
-                                                                HumanTask.status == HumanTaskStatus.OPEN))
-        if sla.pauses_clock(t)
-    }
+    if open_tasks is None:
+        open_tasks = list(session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                                  HumanTask.status == HumanTaskStatus.OPEN)))
+    pausing = {t.id: t for t in open_tasks if sla.pauses_clock(t)}
     if not open_pauses and not pausing:
         return result
     for task_id, pause in open_pauses.items():
