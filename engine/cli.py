@@ -343,6 +343,12 @@ from engine.cli_designers import register as _register_designer_commands  # noqa
 _register_designer_commands(main)
 
 
+# `simulate` lives in its own module.
+from engine.cli_simulate import register as _register_simulate_command  # noqa: E402
+
+_register_simulate_command(main)
+
+
 # The applicants' portal (notifications outbox, stored documents) lives in its own module (issue 8).
 from engine.cli_portal import register as _register_portal_commands  # noqa: E402
 

@@ -21,3 +21,6 @@ def init_app(app: Flask) -> None:
     for module in (definitions, instances, tasks, history, diagrams, external_tasks, incidents, audit, reports):
         app.register_blueprint(module.bp)
     app.register_blueprint(designers.bp)  # version diffs and instance migration (issue 11)
+    from engine.api import bureau
+
+    app.register_blueprint(bureau.bp)  # applicant profiles, applications, enforcement feed, obligations (issue 7)

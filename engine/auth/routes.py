@@ -60,6 +60,14 @@ RULES: dict[str, dict[str, Allowed]] = {
     "/api/process-definitions/key/<key>/diff": {"GET": frozenset({D, AU, AD})},
     "/api/process-definitions/key/<key>/migrate": {"POST": frozenset({D, AD})},
     "/api/process-instances/<instance_id>/migrate": {"POST": frozenset({D, AD})},
+    # The bureau (issue 7): profiles by applicants or the window; the feed for enforcement (read by auditors or a
+    # worker token); formal documents owed by departments after a deemed approval.
+    "/api/applicants": {"POST": frozenset({C, AP})},
+    "/api/applicants/<credit_code>": {"GET": frozenset({C, L, AU, AD})},
+    "/api/applications/<key>": {"POST": frozenset({C, AP})},
+    "/api/enforcement-feed": {"GET": frozenset({AU, AD, W})},
+    "/api/obligations": {"GET": frozenset({C, L, AU, AD})},
+    "/api/obligations/<obligation_id>/fulfil": {"POST": frozenset({C})},
     # Web pages
     "/web-static/<path:filename>": {"GET": Access.PUBLIC},
     "/login": {"GET": Access.PUBLIC, "POST": Access.PUBLIC},

@@ -224,3 +224,21 @@ def test_intake_refusal_and_an_unprofiled_applicant(world: Approval) -> None:
     world.complete("completeness_decision", {"decision": "refuse", "reasons": "不属于本机关受理范围"})
     assert world.variables["approval_outcome"] == "not_accepted"
     assert world.notices() == ["not_accepted"] and "end_not_accepted" in world.reached()
+
+
+@pytest.mark.parametrize("key, review, form", [
+    ("commercial_project", "review_eia", "eia"),
+    ("commercial_project", "review_cad", "cad_approval"),
+    ("government_investment_project", "review_energy", "energy_review"),
+    ("government_investment_project", "review_preliminary_design", "investment_approval"),
+])
+def test_a_refusal_in_a_parallel_branch_survives_the_join(world: Approval, key: str, review: str,
+                                                           form: str) -> None:
+    """Stage 2 and the gates run in parallel; a refusal in one must not be overwritten at join_stage_2 by the
+    other branch's copy of the variables (each stage writes its result only at its own end)."""
+    world.apply(key)
+    world.finish(data={review: {**FORM[form], "decision": "reject", "opinion": "不符合法定条件"}})
+    assert world.variables["approval_outcome"] == "refused"
+    assert "end_refused" in world.reached() and "stage_3" not in world.reached()
+    assert world.notices() == ["acceptance", "refusal"]
+    assert {p.permit_type for p in world.rows(Permit)} <= {"land_use", "planning"}

@@ -20,23 +20,9 @@ SCENARIOS = ROOT / "processes" / "tests"
 FILES = scenario_files([SCENARIOS])
 PROCESSES = ("sample_review", "commercial_project", "government_investment_project")
 # Scenarios that state what the law requires and that the shipped BPMN does not do yet (strict: when the process is
-# fixed they pass, and this list must shrink). A refusal inside stage 2 or the gates sets stage_2_result /
-# gates_result in one parallel branch; at join_stage_2 the other branch's stale "ok" copy is merged last and wins
-# (SpiffWorkflow's parallel join: the last arriving branch's data overwrites; DESIGN.md §5), so the approval
-# goes on to a permit. Reported to the approval-process issue (7).
-STALE_RESULT = ("a refusal in stage 2 or the gates is overwritten by the other branch's stale result at "
-                "join_stage_2 (process bug, issue 7)")
-KNOWN_PROCESS_DEFECTS = {
-    "commercial_project_cad_refused": STALE_RESULT,
-    "commercial_project_planning_refused": STALE_RESULT,
-    "commercial_project_joint_meeting_refuses": STALE_RESULT,
-    "commercial_project_eia_refused": STALE_RESULT,
-    "commercial_project_energy_refused": STALE_RESULT,
-    "government_investment_project_cad_refused": STALE_RESULT,
-    "government_investment_project_joint_meeting_refuses": STALE_RESULT,
-    "government_investment_project_eia_refused": STALE_RESULT,
-    "government_investment_project_energy_refused": STALE_RESULT,
-}
+# fixed they pass, and this list must shrink). Empty since issue 7 fixed the stale stage results at join_stage_2
+# (each stage now writes its result only at its own end).
+KNOWN_PROCESS_DEFECTS: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,9 @@ CATALOG = Path(__file__).resolve().parents[2] / "processes" / "catalog.toml"
 # The online application's fields (the start variables) and what `application.register` normalizes.
 APPLICATION_VARIABLES = ("credit_code", "project_name", "project_code", "zone_id", "industry", "materials",
                          "channel", "consultation_requested", "commitment_requested", "cap_wd")
-STAGE_RESULTS = ("stage_1_result", "stage_2_result", "gates_result", "stage_3_result")
+# Each stage writes its own result (`stage_1_result`, `stage_2_result`, `gates_result`, `stage_3_result`) on its
+# last step, never before: a parallel join merges the branches' data and the last one wins, so a result set
+# before `fork_stage_2` would reach `join_stage_2` stale from the other branch and overwrite a refusal.
 
 
 def load_matters(path: Path = CATALOG) -> dict[str, dict[str, Any]]:
@@ -94,8 +96,8 @@ def build(v: Variant) -> Process:
     start = p.start("start", "申请人提交申请（网上申报或窗口收件）")
     defaults = p.script(
         "set_defaults", f"设定时限默认值（总时限{v.cap_wd}个工作日）",
-        "\n".join([f"cap_wd_default = {v.cap_wd}", f"process_key = {v.key!r}", f"process_kind = {v.kind!r}", 'approval_outcome = "in_progress"',
-                   *[f'{name} = "ok"' for name in STAGE_RESULTS], "rongque = False"]))
+        "\n".join([f"cap_wd_default = {v.cap_wd}", f"process_key = {v.key!r}", f"process_kind = {v.kind!r}",
+                   'approval_outcome = "in_progress"', "rongque = False"]))
     register = p.service("register_application", "登记申请：校验申报信息、赋项目代码", "application.register")
     profile = p.service("load_profile", "调取申请人基本信息（一次录入、全程复用）", "applicant.load_profile",
                         params={"credit_code": "credit_code"}, result="applicant")
@@ -284,12 +286,16 @@ def _intake(c: Container) -> None:
                         resultVariable="correction")
     corrected = c.xor("correction_result", "是否补正？")
     c.chain(correct, tell, supplement, corrected)
-    c.flow(corrected, again, "已补正，重新核验", condition='correction["action"] == "supplied"', back=True)
+    merge = c.script("merge_correction", "合并补正材料",
+                     'materials = sorted(set(materials + correction.get("materials", [])))')
+    c.flow(corrected, merge, "已补正", condition='correction["action"] == "supplied"')
+    c.flow(merge, again, "重新核验", back=True)
     abandoned = outcome(c, "set_abandoned", "记录结果：申请人放弃", "stage_1_result", "withdrawn")
     c.flow(corrected, abandoned, "放弃申请", default=True)
     c.flow(abandoned, c.end("intake_abandoned", "申请人放弃"))
     accepted = notice(c, "notify_acceptance", "acceptance", "受理通知书", rongque="rongque")
-    c.chain(accept, accepted, c.end("intake_accepted", "已受理"))
+    c.chain(accept, outcome(c, "set_accepted", "记录结果：已受理", "stage_1_result", "ok"), accepted,
+            c.end("intake_accepted", "已受理"))
 
 
 def _stage_1(v: Variant, c: Container) -> None:
@@ -434,7 +440,8 @@ def _stage_2(v: Variant, c: Container) -> None:
     share = c.service("share_planning_permit", "许可结果推送执法监管部门", "enforcement.share",
                       params={"action": q("issued"), "permit": "permit_planning", "project_code": "project_code",
                               "credit_code": "credit_code"}, result="shared_planning_permit")
-    c.chain(permits_join, issue, share, c.end("stage_2_end", "第二阶段办结"))
+    c.chain(permits_join, issue, share, outcome(c, "stage_2_ok", "记录结果：第二阶段办结", "stage_2_result", "ok"),
+            c.end("stage_2_end", "第二阶段办结"))
 
 
 def _gates(v: Variant, c: Container) -> None:
@@ -458,7 +465,8 @@ def _gates(v: Variant, c: Container) -> None:
         else:
             c.flow(fork, entry)
             c.flow(gw, join, "同意", condition=approved(step.key))
-    c.chain(join, c.end("gates_end", "前置事项办结"))
+    c.chain(join, outcome(c, "gates_ok", "记录结果：前置事项办结", "gates_result", "ok"),
+            c.end("gates_end", "前置事项办结"))
 
 
 def _stage_3(v: Variant, c: Container) -> None:
@@ -510,4 +518,5 @@ def _stage_3(v: Variant, c: Container) -> None:
            condition='(opinion_permit_commitment if permit_by_commitment else opinion_permit)["decision"] == "return"',
            back=True)
     c.flow(decided, refuse, "不予许可", default=True, side=True)
-    c.chain(issue, c.end("stage_3_end", "施工许可办结"))
+    c.chain(issue, outcome(c, "stage_3_ok", "记录结果：施工许可办结", "stage_3_result", "ok"),
+            c.end("stage_3_end", "施工许可办结"))

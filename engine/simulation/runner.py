@@ -1,0 +1,225 @@
+"""The simulation loop: projects arrive, clerks answer tasks, timers fire, workers run — all through the engine's
+services on a fresh database file, on a simulated clock that jumps from one event to the next (an arrival, a
+planned answer, a timer's due time), the way a scheduler ticking every few seconds would see them."""
+
+from __future__ import annotations
+
+import heapq
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from engine.app_state import AppState, build_state
+from engine.bureau import applicants, applications, credit
+from engine.bureau.catalog import current_catalog
+from engine.bureau.deps import BureauDeps
+from engine.bureau.notices import MemorySender
+from engine.bureau.uscc import check_character
+from engine.calendar import SHANGHAI
+from engine.clock import SimulatedClock
+from engine.config import Settings
+from engine.errors import EngineError
+from engine.models import HumanTask, HumanTaskStatus, Timer, TimerStatus
+from engine.services import deployments, human_tasks, timers
+from engine.services.commands import run_command
+from engine.simulation.behaviour import PROCESS_OF, Project, Rates, draw_projects, plan_task
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)  # a Monday
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    projects: int
+    kind: str = "mixed"  # commercial | government | mixed
+    seed: int = 1
+    rates: Rates = field(default_factory=Rates)
+    arrival_span_wd: int = 60  # projects arrive over this many working days
+    start: datetime = START
+    directory: Path | None = None  # where the database file goes (default: a fresh temporary directory)
+    documents: bool = False  # render permit PDFs too
+
+
+@dataclass
+class Counters:
+    commands: int = 0
+    jobs: int = 0
+    timers: int = 0
+    stale_answers: int = 0  # planned answers to tasks a timer or another branch had closed meanwhile
+
+
+def credit_code(serial: int) -> str:
+    body = f"91150100MA{serial:07d}"
+    return body + check_character(body)
+
+
+def simulation_settings(base: Settings, directory: Path) -> Settings:
+    """The base settings on a fresh SQLite file in `directory`, background services off (the loop drives)."""
+    return replace(
+        base,
+        database=replace(base.database, url=f"sqlite:///{directory / 'simulation.sqlite3'}", sqlite_synchronous="NORMAL"),
+        paths=replace(base.paths, var=str(directory / "var")),
+        scheduler=replace(base.scheduler, enabled=False),
+        workers=replace(base.workers, enabled=False),
+    )
+
+
+class Simulation:
+    def __init__(self, base: Settings, config: SimulationConfig, *,
+                 progress: Callable[[int], None] | None = None) -> None:
+        from engine.migrate import upgrade
+
+        self.config = config
+        directory = config.directory or Path(tempfile.mkdtemp(prefix="approvals-simulate-"))
+        directory.mkdir(parents=True, exist_ok=True)
+        self.directory = directory
+        self.settings = simulation_settings(base, directory)
+        self.clock = SimulatedClock(config.start)
+        upgrade(self.settings, "heads")
+        self.state: AppState = build_state(self.settings, clock=self.clock)
+        for key in PROCESS_OF.values():
+            path = self.state.ctx.processes_dir / f"{key}.bpmn"
+            run_command(self.state.sessions, lambda s, p=path: deployments.deploy_path(
+                s, self.state.ctx, p, actor="simulation", now=self.clock.now()))
+        self.sender = MemorySender()
+        self.deps = BureauDeps(self.state.sessions, self.state.ctx, self.clock, sender=self.sender,
+                               documents_dir=directory / "documents" if config.documents else None)
+        import workers
+        from engine.sdk import LocalBackend, WorkerRunner
+
+        self.workers = WorkerRunner(self.settings, workers.ROUTERS, backend=LocalBackend(self.state), deps=self.deps,
+                                    worker_id="simulation", topics=["*"], concurrency=1)
+        self.projects, self.pool = draw_projects(config.projects, config.kind, config.seed, config.rates,
+                                                 config.arrival_span_wd)
+        self.by_instance: dict[str, Project] = {}
+        self.profiled: set[int] = set()
+        self.counters = Counters()
+        self.progress = progress
+        self._planned: set[str] = set()
+        self._actions: list[tuple[datetime, int, str, dict[str, Any]]] = []
+        self._sequence = 0
+        self._seen_since = config.start
+        with self.state.sessions() as s:
+            self.calendar = self.state.ctx.calendars.get(s)
+            catalog = current_catalog(s, self.state.ctx.processes_dir)
+        self.materials = {key: [m.code for matter in catalog.matters_for(key) for m in matter.materials]
+                          for key in PROCESS_OF.values()}
+
+    # --- the loop ----------------------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        arrivals = [(self._arrival_time(p), p) for p in self.projects]
+        index = 0
+        while True:
+            candidates = []
+            if index < len(arrivals):
+                candidates.append(arrivals[index][0])
+            if self._actions:
+                candidates.append(self._actions[0][0])
+            due = self._next_timer()
+            if due is not None:
+                candidates.append(due)
+            if not candidates:
+                return
+            self.clock.set(max(self.clock.now(), min(candidates)))
+            while index < len(arrivals) and arrivals[index][0] <= self.clock.now():
+                self._arrive(arrivals[index][1])
+                index += 1
+                if self.progress:
+                    self.progress(1)
+            self._settle()
+            while self._actions and self._actions[0][0] <= self.clock.now():
+                _when, _seq, task_id, data = heapq.heappop(self._actions)
+                self._answer(task_id, data)
+                self._settle()
+
+    def _settle(self) -> None:
+        """Fire due timers and run jobs until nothing moves; then plan the answers to tasks that opened."""
+        while True:
+            fired = timers.fire_due(self.state.sessions, self.state.ctx, self.clock.now(), 500)
+            ran = self.workers.run_until_idle()
+            self.counters.timers += len(fired.fired)
+            self.counters.jobs += ran
+            if not fired.fired and not ran:
+                break
+        self._plan_new_tasks()
+
+    def _next_timer(self) -> datetime | None:
+        with self.state.sessions() as s:
+            return s.scalar(select(func.min(Timer.due_at)).where(Timer.status == TimerStatus.WAITING,
+                                                                Timer.due_at.is_not(None)))
+
+    # --- applicants and clerks ---------------------------------------------------------------------------------
+
+    def _arrival_time(self, project: Project) -> datetime:
+        start = self.config.start.astimezone(SHANGHAI)
+        day = self.calendar.add_working_days(start.date(), project.arrival_wd).date
+        return datetime(day.year, day.month, day.day, 9 + project.number % 8, tzinfo=SHANGHAI)
+
+    def _arrive(self, project: Project) -> None:
+        code = credit_code(project.applicant + 1)
+        now = self.clock.now()
+        if project.applicant not in self.profiled:  # a new applicant enters the profile once
+            data = {"credit_code": code, "name": f"呼和浩特示范建设单位{project.applicant + 1}有限公司",
+                    "legal_representative": "王建华", "contact_name": "刘海燕",
+                    "contact_phone": f"138{project.applicant + 1:08d}", "address": "呼和浩特市新城区示范大街1号"}
+            run_command(self.state.sessions, lambda s: applicants.submit_profile(
+                s, self.state.ctx.forms_dir, data, actor="applicant", now=now))
+            self.profiled.add(project.applicant)
+            if project.rng.random() < self.config.rates.blacklisted:
+                run_command(self.state.sessions, lambda s: credit.record(
+                    s, credit_code=code, kind=credit.BLACKLIST, reason="失信被执行人", actor="simulation", now=now))
+        application = {"credit_code": code, "project_name": f"示范项目{project.number + 1:04d}",
+                       "materials": [m for m in self.materials[project.process_key] if m not in project.missing],
+                       "channel": project.channel, "zone_id": project.zone_id,
+                       "commitment_requested": project.commitment, "consultation_requested": project.consultation}
+        out = run_command(self.state.sessions, lambda s: applications.submit(
+            s, self.state.ctx, project.process_key, application, actor="applicant", now=now))
+        project.instance_id = out.id
+        self.by_instance[out.id] = project
+        self.counters.commands += 2
+
+    def _plan_new_tasks(self) -> None:
+        with self.state.sessions() as s:
+            rows = s.scalars(select(HumanTask).where(HumanTask.status == HumanTaskStatus.OPEN,
+                                                     HumanTask.created_at >= self._seen_since)).all()
+        for row in rows:
+            if row.id in self._planned:
+                continue
+            self._planned.add(row.id)
+            project = self.by_instance[row.instance_id]
+            opened = row.created_at.astimezone(SHANGHAI)
+            plan = plan_task(project, row.bpmn_id, (row.form_key or "").removesuffix(".schema.json"),
+                             row.properties or {}, opened.date().isoformat(), self.config.rates)
+            if plan.after_wd is None:
+                continue
+            day = self.calendar.add_working_days(opened.date(), plan.after_wd).date
+            when = max(self.clock.now(), datetime(day.year, day.month, day.day, plan.hour, tzinfo=SHANGHAI))
+            self._sequence += 1
+            heapq.heappush(self._actions, (when, self._sequence, row.id, plan.data))
+        self._seen_since = self.clock.now()
+
+    def _answer(self, task_id: str, data: dict[str, Any]) -> None:
+        state = self.state
+        try:
+            run_command(state.sessions, lambda s: human_tasks.complete(
+                s, state.ctx, task_id, data, actor="clerk", now=self.clock.now()))
+            self.counters.commands += 1
+        except EngineError as exc:
+            if exc.status != 409:  # a closed task (deemed, returned, withdrawn) is expected; anything else is not
+                raise
+            self.counters.stale_answers += 1
+
+
+def stuck_instances(state: AppState) -> int:
+    from engine.models import InstanceStatus, ProcessInstance
+
+    with state.sessions() as s:
+        return s.scalar(select(func.count()).select_from(ProcessInstance)
+                        .where(ProcessInstance.status == InstanceStatus.RUNNING)) or 0
+
+
