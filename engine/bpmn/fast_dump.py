@@ -10,6 +10,7 @@ data, pending BPMN events, and any task or workflow class other than Spiff's own
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -17,6 +18,29 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnSubWorkflowConver
 from SpiffWorkflow.bpmn.serializer.helpers.dictionary import DictionaryConverter
 from SpiffWorkflow.bpmn.util.subworkflow import BpmnBaseWorkflow, BpmnSubWorkflow
 from SpiffWorkflow.task import Task
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _converter(registry: DictionaryConverter) -> Any:
+    """`registry.convert` with plain JSON values (the bulk of internal data: timer facts) handled inline; the
+    result is the same: scalars unchanged, dicts cleaned of callables and modules level by level, lists item
+    by item, anything else through the registry."""
+    slow = registry.convert
+
+    def convert(value: Any) -> Any:
+        kind = type(value)
+        if kind in _SCALARS:
+            return value
+        if kind is dict:
+            return {key: convert(item) for key, item in value.items()
+                    if not callable(item) and not isinstance(item, ModuleType)}
+        if kind is list:
+            return [convert(item) for item in value]
+        return slow(value)
+
+    return convert
 
 
 def _task_dict(task: Task, tasks: dict[Any, Task], convert: Any, typename: str) -> dict[str, Any]:
@@ -55,6 +79,7 @@ class FastStateDict:
         self.task_typename = registry.typenames.get(Task, "")
         self.sub_typename = registry.typenames.get(BpmnSubWorkflow, "")
         self.workflow_typename = registry.typenames.get(BpmnWorkflow, "")
+        self.convert = _converter(registry)
         task_to_dict = registry.convert_to_dict.get(self.task_typename)
         sub_to_dict = registry.convert_to_dict.get(self.sub_typename)
         self.fast = (
@@ -66,13 +91,13 @@ class FastStateDict:
     def _common(self, workflow: BpmnBaseWorkflow) -> dict[str, Any]:
         # WorkflowConverter.to_dict
         registry, tasks, typename = self.registry, workflow.tasks, self.task_typename
-        convert = registry.convert
+        convert = self.convert
         task_dicts = {}
         for task_id, task in tasks.items():
             if type(task) is Task:
                 task_dicts[str(task_id)] = _task_dict(task, tasks, convert, typename)
             else:
-                task_dicts[str(task_id)] = convert(task)
+                task_dicts[str(task_id)] = registry.convert(task)
         return {
             "data": convert(registry.clean(workflow.data)),
             "correlations": workflow.correlations,
