@@ -68,6 +68,23 @@ def sequence_bpmn(tasks: int) -> tuple[str, str]:
     return pid, "".join(parts)
 
 
+def service_bpmn(topic: str) -> tuple[str, str]:
+    """start -> one service task on `topic` (a worker job) -> end; returns (process id, XML)."""
+    pid = "service_" + topic.replace(".", "_")
+    header = _HEADER.format(pid=pid).replace(
+        "<bpmn:definitions ", '<bpmn:definitions xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" ')
+    return pid, "".join([
+        header, '    <bpmn:startEvent id="start"><bpmn:outgoing>f_1</bpmn:outgoing></bpmn:startEvent>\n',
+        _flow("f_1", "start", "call"),
+        '    <bpmn:serviceTask id="call" name="call"><bpmn:extensionElements>'
+        f'<spiffworkflow:serviceTaskOperator id="{topic}" resultVariable="call_result">'
+        "<spiffworkflow:parameters /></spiffworkflow:serviceTaskOperator>"
+        "</bpmn:extensionElements><bpmn:incoming>f_1</bpmn:incoming><bpmn:outgoing>f_2</bpmn:outgoing>"
+        "</bpmn:serviceTask>\n",
+        _flow("f_2", "call", "end"),
+        '    <bpmn:endEvent id="end"><bpmn:incoming>f_2</bpmn:incoming></bpmn:endEvent>\n', _FOOTER])
+
+
 def write(directory: Path, pid: str, xml: str) -> Path:
     path = directory / f"{pid}.bpmn"
     path.write_text(xml, encoding="utf-8")

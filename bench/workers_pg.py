@@ -1,0 +1,93 @@
+"""1 vs 4 worker processes on PostgreSQL, each handler waiting 20 ms on (simulated) I/O: jobs per second.
+
+A generated process with one service task (`bench.io`) is started `--jobs` times (one job each) on a fresh
+PostgreSQL database, then K worker processes (this script with --child) claim with SKIP LOCKED and complete the
+jobs through the engine's command path (LocalBackend: claim, handler, complete = 2 transactions per job), one
+job at a time each. Throughput = jobs / (last child's end - first child's first fetch), from the children's own
+clocks, so interpreter start-up is not counted. Target: 4 workers >= 3x one.
+
+    .venv/bin/python bench/workers_pg.py [--jobs 200] [--io-ms 20] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import harness
+from engine.sdk import LocalBackend, TaskRouter, WorkerRunner
+from engine_throughput import postgres_database
+
+router = TaskRouter()
+IO_SECONDS = 0.02
+
+
+@router.task("bench.io")
+def io() -> dict[str, object]:
+    time.sleep(IO_SECONDS)  # a remote call: the process waits, the CPU is free
+    return {"ok": True}
+
+
+def child(url: str, var: str, io_ms: float) -> None:
+    global IO_SECONDS
+    IO_SECONDS = io_ms / 1000
+    state = harness.engine_state(url, Path(var))
+    worker = WorkerRunner(state.settings, [router], backend=LocalBackend(state), topics=["bench.*"],
+                          concurrency=1)
+    started = time.time()
+    done = worker.run_until_idle()
+    print(json.dumps({"started": started, "ended": time.time(), "jobs": done}), flush=True)
+    state.db_engine.dispose()
+
+
+def batch(url: str, tmp: Path, pid: str, jobs: int, workers: int, io_ms: float) -> float:
+    state = harness.engine_state(url, tmp / "var")
+    for _ in range(jobs):
+        harness.start(state, pid)
+    state.db_engine.dispose()
+    children = [subprocess.Popen([sys.executable, __file__, "--child", url, str(tmp / "var"), str(io_ms)],
+                                 stdout=subprocess.PIPE, text=True) for _ in range(workers)]
+    reports = [json.loads(c.communicate(timeout=600)[0].strip().splitlines()[-1]) for c in children]
+    assert sum(r["jobs"] for r in reports) == jobs, reports
+    return jobs / (max(r["ended"] for r in reports) - min(r["started"] for r in reports))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=200)
+    parser.add_argument("--io-ms", type=float, default=20)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    pg = postgres_database()
+    if pg is None:
+        return
+    url, drop = pg
+    rates: dict[int, list[float]] = {1: [], 4: []}
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            state = harness.engine_state(url, Path(tmp) / "var")
+            pid, xml = harness.service_bpmn("bench.io")
+            harness.deploy(state, harness.write(Path(tmp), pid, xml))
+            state.db_engine.dispose()
+            for _ in range(args.runs):
+                for workers in (1, 4):
+                    rates[workers].append(batch(url, Path(tmp), pid, args.jobs, workers, args.io_ms))
+    finally:
+        drop()
+    print(f"PostgreSQL workers, handler waits {args.io_ms:.0f} ms, {args.jobs} jobs per run; {harness.machine()}")
+    for workers, values in rates.items():
+        print(f"  {workers} worker process(es): {harness.spread(values, 'jobs/s')}")
+    print(f"ratio 4 workers / 1: {statistics.median(rates[4]) / statistics.median(rates[1]):.2f}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child(sys.argv[2], sys.argv[3], float(sys.argv[4]))
+    else:
+        main()
