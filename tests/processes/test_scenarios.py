@@ -19,10 +19,6 @@ from tests.conftest import ROOT
 SCENARIOS = ROOT / "processes" / "tests"
 FILES = scenario_files([SCENARIOS])
 PROCESSES = ("sample_review", "commercial_project", "government_investment_project")
-# Scenarios that state what the law requires and that the shipped BPMN does not do yet (strict: when the process is
-# fixed they pass, and this list must shrink). Empty since issue 7 fixed the stale stage results at join_stage_2
-# (each stage now writes its result only at its own end).
-KNOWN_PROCESS_DEFECTS: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
@@ -44,13 +40,7 @@ def _result(path: Path, bench: Workbench, results: dict[Path, ScenarioResult]) -
     return results[path]
 
 
-def _param(path: Path) -> object:
-    defect = KNOWN_PROCESS_DEFECTS.get(path.stem)
-    marks = [pytest.mark.xfail(reason=defect, strict=True)] if defect else []
-    return pytest.param(path, id=path.stem, marks=marks)
-
-
-@pytest.mark.parametrize("path", [_param(p) for p in FILES])
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
 def test_scenario(path: Path, bench: Workbench, results: dict[Path, ScenarioResult]) -> None:
     result = _result(path, bench, results)
     assert result.error is None, result.error
