@@ -114,6 +114,11 @@ def test_cli_diff_dry_run_migrate_and_replay(
         run_jobs: Callable[..., int]) -> None:
     _two_versions(app, deploy, run_jobs)
     config = cli_config(settings, tmp_path)
+    listed = run_cli(config, "definitions", "list", "--key", "migration_demo")
+    assert listed.exit_code == 0
+    assert [line.split()[:2] for line in listed.output.splitlines()] == [["migration_demo", "v1"],
+                                                                        ["migration_demo", "v2"]]
+    assert "designer" in listed.output and "migration_demo_v2.bpmn" in listed.output
     diff = run_cli(config, "definitions", "diff", "migration_demo", "1", "2")
     assert diff.exit_code == 0
     assert "  + check_fee (userTask 核对规费)" in diff.output
