@@ -92,7 +92,7 @@ def percentile(values: list[int], share: float) -> float:
     ordered = sorted(values)
     if not ordered:
         return 0.0
-    rank = max(0, min(len(ordered) - 1, int(round(share * (len(ordered) - 1)))))
+    rank = max(0, min(len(ordered) - 1, round(share * (len(ordered) - 1))))
     return float(ordered[rank])
 
 

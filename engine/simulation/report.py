@@ -16,9 +16,9 @@ RONGQUE_NAMES = {"accepted": "容缺受理（按期补齐）", "suspended": "逾
 
 def summary_text(f: Figures) -> str:
     lines = [
-        f"simulated {f.projects} projects ({f.kind}, seed {f.seed}) in {f.seconds:.1f} s "
-        f"({f.counters.get('commands', 0)} commands, {f.counters.get('jobs', 0)} jobs, "
-        f"{f.counters.get('timers', 0)} timers fired)",
+        (f"simulated {f.projects} projects ({f.kind}, seed {f.seed}) in {f.seconds:.1f} s "
+         f"({f.counters.get('commands', 0)} commands, {f.counters.get('jobs', 0)} jobs, "
+         f"{f.counters.get('timers', 0)} timers fired)"),
         "outcomes: " + ", ".join(f"{OUTCOME_NAMES.get(k, k)} {v}" for k, v in f.outcomes.items()),
         f"within cap: {f.within_cap}/{f.permits} permits ({f.share_within_cap:.1%})",
     ]

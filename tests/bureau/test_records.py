@@ -76,10 +76,11 @@ def test_an_unknown_notice_kind_is_refused(app: Flask) -> None:
 
 def test_permits_are_numbered_documented_revoked_and_shared(app: Flask, tmp_path: Path) -> None:
     d = deps(app, documents=tmp_path / "docs")
-    issue = dict(permit_type="construction", title="建筑工程施工许可证", instance_id="", credit_code=CODE,
-                 project_code="2026-150100-47-03-000001", project_name="示范项目", by_commitment=True)
+    issue: dict[str, Any] = {"permit_type": "construction", "title": "建筑工程施工许可证", "instance_id": "",
+                             "credit_code": CODE, "project_code": "2026-150100-47-03-000001",
+                             "project_name": "示范项目", "by_commitment": True}
     permit = d.issue_permit(job_id="job-1", **issue)
-    assert permit["number"] == "150100" "20260302" "0001"  # division code + Shanghai issue date + serial
+    assert permit["number"] == "150100" + "20260302" + "0001"  # division code + Shanghai issue date + serial
     assert d.issue_permit(job_id="job-1", **issue) == permit
     assert d.issue_permit(job_id="job-2", **issue)["number"].endswith("02")
     land = d.issue_permit(job_id="job-3", **{**issue, "permit_type": "land_use", "title": "建设用地规划许可证"})
@@ -109,8 +110,9 @@ def test_a_deemed_approval_obliges_the_formal_document_by_the_end_of_the_next_wo
         app: Flask, clock: SimulatedClock) -> None:
     clock.set(datetime(2026, 4, 3, 16, 0, tzinfo=SHANGHAI))  # Friday before Qingming (4/4–4/6 off)
     d = deps(app)
-    args = dict(kind="deemed_approval", instance_id="", project_code="P", subject="review_design_water",
-                subject_name="设计方案审查：水务意见", department="water", matter="SW-01", limit_wd=10)
+    args: dict[str, Any] = {"kind": "deemed_approval", "instance_id": "", "project_code": "P",
+                            "subject": "review_design_water", "subject_name": "设计方案审查：水务意见",
+                            "department": "water", "matter": "SW-01", "limit_wd": 10}
     first = d.record_deemed(job_id="job-1", **args)
     due = datetime.fromisoformat(first["formal_document_due"])
     assert due == datetime(2026, 4, 7, 23, 59, 59, tzinfo=SHANGHAI)  # Tuesday: the next working day
@@ -150,7 +152,7 @@ def test_escalations_and_credit(app: Flask, clock: SimulatedClock) -> None:
 
 def test_project_codes_are_sequential_per_year_and_stable_per_job(app: Flask) -> None:
     d = deps(app)
-    args = dict(instance_id="", credit_code=CODE, name="示范项目", process_key="commercial_project")
+    args = {"instance_id": "", "credit_code": CODE, "name": "示范项目", "process_key": "commercial_project"}
     assert d.register_project(job_id="j1", kind="commercial", **args) == "2026-150100-47-03-000001"
     assert d.register_project(job_id="j2", kind="government", **args) == "2026-150100-47-01-000002"
     assert d.register_project(job_id="j1", kind="commercial", **args) == "2026-150100-47-03-000001"

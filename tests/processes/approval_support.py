@@ -156,7 +156,7 @@ class Approval:
             open_tasks = [t for t in self.tasks() if t not in skip]
             if until in open_tasks or not open_tasks:
                 return
-            bpmn_id = sorted(open_tasks)[0]
+            bpmn_id = min(open_tasks)
             self.complete(bpmn_id, (decisions or {}).get(bpmn_id))
         raise AssertionError("tasks keep coming")
 
@@ -281,5 +281,13 @@ class Approval:
                                              self.clock.now().astimezone(SHANGHAI).date())
 
 
-__all__ = ["AccountabilityRecord", "Approval", "CAPS", "EnforcementShare", "Escalation", "FormalDocumentObligation",
-           "KEYS", "Permit"]
+__all__ = [
+    "CAPS",
+    "KEYS",
+    "AccountabilityRecord",
+    "Approval",
+    "EnforcementShare",
+    "Escalation",
+    "FormalDocumentObligation",
+    "Permit",
+]

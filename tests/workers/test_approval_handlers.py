@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -25,7 +25,7 @@ class FakeBureau:
         self.calls.append((method, kwargs))
 
     def now(self) -> datetime:
-        return datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+        return datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
     def register_project(self, **kw: Any) -> str:
         self._call("register_project", **kw)
@@ -44,7 +44,7 @@ class FakeBureau:
 
     def check_materials(self, process: str, materials: list[str], covered: list[str]) -> dict[str, Any]:
         self._call("check_materials", process=process, materials=materials, covered=covered)
-        return {"complete": not materials == [], "rongque_eligible": False}
+        return {"complete": bool(materials), "rongque_eligible": False}
 
     def zone_coverage(self, zone_id: str, industry: str) -> dict[str, Any]:
         return {"zone_id": zone_id, "covers": ["eia"] if zone_id else []}

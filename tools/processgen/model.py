@@ -8,6 +8,7 @@ refuses duplicates so a typo in a generator fails loudly instead of producing a 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Literal
 
 NodeKind = Literal["start", "end", "user", "service", "script", "xor", "par", "sub", "boundary", "catch_timer"]
@@ -132,7 +133,7 @@ class Container:
         return flow
 
     def chain(self, *nodes: Node) -> None:
-        for source, target in zip(nodes, nodes[1:]):
+        for source, target in pairwise(nodes):
             self.flow(source, target)
 
     def incoming(self, node_id: str) -> list[Flow]:

@@ -10,7 +10,7 @@ never lie on the critical path.
 
 from __future__ import annotations
 
-from tools.processgen.approval import Gate, Step, Variant
+from tools.processgen.spec import Gate, Step, Variant
 
 STAGE_NAMES = ("立项用地规划许可", "工程建设许可", "施工许可")
 

@@ -125,7 +125,7 @@ def _di(root: etree._Element, process: Process, layout: Layout) -> None:
 
 
 def _n(value: float) -> str:
-    return str(int(round(value)))
+    return str(round(value))
 
 
 def to_xml(process: Process, layout: Layout, *, exporter: str) -> bytes:
