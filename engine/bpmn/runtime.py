@@ -183,6 +183,11 @@ def workflow_data(workflow: BpmnWorkflow) -> dict[str, Any]:
     return dict(workflow.data)
 
 
+def task_data(workflow: BpmnWorkflow, spiff_task_id: str) -> dict[str, Any]:
+    """A copy of what one task sees (a user task's form prefills from it)."""
+    return dict(find_task(workflow, spiff_task_id).data)
+
+
 def open_task_data(workflow: BpmnWorkflow) -> dict[str, Any]:
     """What a running instance's open (ready, waiting, started) tasks see, merged: its current variables."""
     merged: dict[str, Any] = {}

@@ -11,7 +11,7 @@ from engine.auth import accounts, policy
 from engine.auth.roles import Principal
 from engine.errors import Conflict, FormInvalid, Forbidden, InvalidInput
 from engine.models import HumanTask, HumanTaskStatus, ProcessInstance
-from engine.services import human_tasks, projects
+from engine.services import form_prefill, human_tasks, projects
 from engine.services.inbox import sla
 from engine.web import form_fields
 from engine.web.opinions import opinion_rows
@@ -45,7 +45,9 @@ def render_task(task: HumanTask, *, values: dict[str, Any] | None = None, errors
     context = {
         "task": task, "project": project, "instance": instance, "schema": schema,
         "fields": form_fields.fields(schema),
-        "values": values if values is not None else form_fields.prefill(schema, draft.data if draft else None),
+        "values": values if values is not None else form_fields.prefill(
+            schema, draft.data if draft else None,
+            form_prefill.for_task(session, ctx(), task, schema) if is_open else None),  # x-prefill (issue 7)
         "errors": errors or {}, "draft": draft, "sla": sla(task, now(), calendar()),
         "opinions": opinion_rows(session, task.instance_id, exclude_task=task.id), "can_work": can_work, "can_transfer": can_transfer,
         "can_claim": is_open and policy.can_work_task(p, task) and task.assignee is None,
