@@ -4,7 +4,8 @@ The views declare their inputs and outputs (`@bp.input`, `@bp.output`, engine/ap
 particular to them (`@bp.doc(responses=problems(...))`). `describe_errors` then adds what holds for every
 operation, from facts about it rather than by hand, and renders every 4xx/5xx response as
 `application/problem+json`:
-- 400 (a malformed request: bad JSON, NUL bytes), and 422 with field errors when it takes parameters or a body;
+- 400 (a malformed request: bad JSON, NUL bytes), 503 (busy, database unavailable) and, on POST, 507 (database
+  full); 422 with field errors when it takes parameters or a body;
 - 413 when it takes a body; 404 when its path has parameters;
 - 401 and 403 unless engine/auth/routes.py makes it public; public operations carry `security: []`.
 It also marks a request body required when its schema has required fields, writes optional query parameters
@@ -72,7 +73,8 @@ REASONS = {
     409: "Conflict with the current state (the task or job is no longer open, held by someone else, …)",
     413: "The body or the uploaded file is too large",
     422: "Invalid input: `errors` names each field",
-    503: "Too many concurrent changes; retry after `Retry-After` seconds",
+    503: "Busy (too many concurrent changes) or the database is unavailable: retry after `Retry-After` seconds",
+    507: "The database is full: nothing was changed",
 }
 
 
@@ -128,7 +130,9 @@ def describe_errors(spec: dict[str, Any], rules: dict[tuple[str, str], str]) -> 
             if method not in ("get", "post", "put", "patch", "delete"):
                 continue
             responses = operation.setdefault("responses", {})
-            wanted = {400}
+            wanted = {400, 503}  # any operation may meet a database that is locked or down (engine/api/db_faults.py)
+            if method == "post":
+                wanted.add(507)
             params = operation.get("parameters", [])
             for param in params:
                 if param.get("in") == "query" and "schema" in param:

@@ -8,7 +8,7 @@ an operation without a call here fails the test, so a new route cannot go undocu
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -20,7 +20,7 @@ from openapi_spec_validator import validate as validate_spec
 
 from tests.api import api_world
 from tests.api.api_world import SAMPLE, TOPICS, ApiWorld
-from tests.conftest import Auth
+from tests.conftest import Auth, engine_state
 
 METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -180,10 +180,38 @@ def _walk(world: ApiWorld) -> None:
     ok("POST", f"/api/process-instances/{instance}/terminate", json={"reason": "申请人撤回"})
 
 
+def _walk_bureau(world: ApiWorld, app: Flask, deploy: Callable[..., Any]) -> None:
+    """The bureau's operations: a profile, an application, the enforcement feed and a deemed approval's duty."""
+    from engine.bureau.deps import BureauDeps
+    from engine.bureau.notices import MemorySender
+    from tests.bureau.support import credit_code, profile
+
+    deploy("commercial_project")
+    state = engine_state(app)
+    deps = BureauDeps(state.sessions, state.ctx, state.clock, sender=MemorySender())
+    permit = deps.issue_permit(job_id="j1", permit_type="construction", title="建筑工程施工许可证", instance_id="",
+                               credit_code=credit_code(41), project_code="P", project_name="N", by_commitment=False)
+    deps.share(job_id="j2", action="issued", permit=permit, instance_id="")
+    owed = deps.record_deemed(job_id="j3", kind="deemed_approval", instance_id="", project_code="P",
+                              subject="review_land", subject_name="用地审查", department="nrp", matter="NR-01",
+                              limit_wd=10)
+    code = credit_code(42)
+    world.ok("POST", "/api/applicants", json=profile(code))
+    world.ok("GET", f"/api/applicants/{code}")
+    world.ok("POST", "/api/applications/commercial_project",
+             json={"credit_code": code, "project_name": "赛罕区示范项目", "materials": ["CK-01-M1"],
+                   "channel": "online"})
+    world.ok("GET", "/api/enforcement-feed?after=0&limit=10")
+    world.ok("GET", "/api/obligations?department=nrp")
+    world.ok("POST", f"/api/obligations/{owed['obligation_id']}/fulfil", json={"document_no": "呼自然审〔2026〕1号"})
+
+
 def test_every_operation_answers_as_documented(checked: tuple[ApiWorld, list[tuple[str, str, int]]],
-                                               spec: dict[str, Any]) -> None:
+                                               spec: dict[str, Any], app: Flask,
+                                               deploy: Callable[..., Any]) -> None:
     world, made = checked
     _walk(world)
+    _walk_bureau(world, app, deploy)
     succeeded = {(method, path) for method, path, status in made if 200 <= status < 300}
     assert _operations(spec) - succeeded == set(), "operations without a successful call in _walk"
 
