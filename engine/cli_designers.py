@@ -107,6 +107,8 @@ def print_plan(plan: InstancePlan, *, dry_run: bool) -> None:
         click.echo(f"    changed  {c['id']}: {changes}")
     for element in plan.dropped:
         click.echo(f"    left     {element} (finished; not in v{plan.to_version}; kept in history)")
+    for note in plan.notes:
+        click.echo(f"    note     {note}")
 
 
 @click.command("migrate")

@@ -8,6 +8,7 @@ the designer meant.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -139,7 +140,13 @@ def diff_structures(key: str, from_version: int, to_version: int, old: Structure
 
 
 def structure_of(definition: ProcessDefinition) -> Structure:
-    return read_structure(definition.source_xml.encode("utf-8"), file=definition.file_name)
+    """The definition's structure; a deployed version never changes, so it is read once per content."""
+    return _structure(definition.content_sha256, definition.source_xml, definition.file_name)
+
+
+@functools.lru_cache(maxsize=16)
+def _structure(_content_sha256: str, source_xml: str, file_name: str) -> Structure:
+    return read_structure(source_xml.encode("utf-8"), file=file_name)
 
 
 def diff_versions(session: Session, key: str, from_version: int, to_version: int) -> DefinitionDiff:

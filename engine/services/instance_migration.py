@@ -40,7 +40,7 @@ from engine.models import (
 from engine.services import calendars, execution
 from engine.services.commands import run_command
 from engine.services.context import EngineContext
-from engine.services.definition_diff import definition_version, diff_versions
+from engine.services.definition_diff import definition_version, diff_versions, structure_of
 from engine.services.history import format_at
 
 MIGRATABLE = (InstanceStatus.RUNNING, InstanceStatus.SUSPENDED)
@@ -59,6 +59,7 @@ class InstancePlan:
     moved: list[dict[str, Any]] = field(default_factory=list)  # active elements: from, to, state, due_at
     dropped: list[str] = field(default_factory=list)  # finished elements the target no longer has
     changed: list[dict[str, Any]] = field(default_factory=list)  # active elements whose definition changed
+    notes: list[str] = field(default_factory=list)  # what the move leaves for later (see _notes)
     migrated: bool = False
 
     @property
@@ -69,7 +70,7 @@ class InstancePlan:
         return {"instance_id": self.instance_id, "business_key": self.business_key, "status": self.status,
                 "from": self.from_version, "to": self.to_version, "movable": self.movable,
                 "migrated": self.migrated, "problems": self.problems, "moved": self.moved,
-                "dropped": self.dropped, "changed": self.changed}
+                "dropped": self.dropped, "changed": self.changed, "notes": self.notes}
 
 
 def read_map(text: str, *, source: str = "map") -> dict[str, str]:
@@ -114,6 +115,23 @@ def _changed_elements(session: Session, key: str, source: ProcessDefinition, tar
         elif before.bpmn_id in by_id:
             out.append(by_id[before.bpmn_id].to_json())
     return out
+
+
+def _notes(source: ProcessDefinition, target: ProcessDefinition, outcome: migration.MigrationOutcome,
+           id_map: Mapping[str, str]) -> list[str]:
+    """What the move does not do by itself: boundary events the target adds to an element that is already open or
+    running are armed only when that element starts again."""
+    old, new = structure_of(source), structure_of(target)
+    notes = []
+    for before, after in outcome.moved:
+        if before.state.lower() not in ("ready", "started"):
+            continue
+        had = {id_map.get(n.id, n.id) for n in old.nodes.values() if n.attached_to == before.bpmn_id}
+        added = sorted(n.id for n in new.nodes.values() if n.attached_to == after.bpmn_id and n.id not in had)
+        if added:
+            notes.append(f"{after.bpmn_id}: v{target.version} attaches {', '.join(added)}; it applies when "
+                         f"{after.bpmn_id} starts again, not to the one open now")
+    return notes
 
 
 def _plan(instance: ProcessInstance, source: ProcessDefinition, target: ProcessDefinition) -> InstancePlan:
@@ -162,6 +180,7 @@ def plan_instance(session: Session, ctx: EngineContext, instance: ProcessInstanc
     plan.moved = [_moved_json(b, a) for b, a in outcome.moved]
     plan.dropped = outcome.dropped
     plan.changed = _changed_elements(session, instance.process_key, source, target, outcome)
+    plan.notes = _notes(source, target, outcome, clean_map)
     return plan
 
 
@@ -206,6 +225,7 @@ def migrate_instance(session: Session, ctx: EngineContext, instance_id: str, *, 
     plan.moved = [_moved_json(b, a) for b, a in outcome.moved]
     plan.dropped = outcome.dropped
     plan.changed = _changed_elements(session, instance.process_key, source, target, outcome)
+    plan.notes = _notes(source, target, outcome, clean_map)
     plan.migrated = True
     execution.record(session, ctx, instance.id, EventKind.INSTANCE_MIGRATED, actor=actor, now=now, payload={
         "key": instance.process_key, "from_version": source.version, "to_version": target.version,

@@ -83,6 +83,7 @@ class InstancePlan(Out):
     moved: list[dict[str, Any]] = Field(description="active elements: from, to, state, due_at")
     dropped: list[str] = Field(description="finished elements the target no longer has")
     changed: list[dict[str, Any]] = Field(description="active elements whose definition changed")
+    notes: list[str] = Field(description="what the move leaves for later (boundary events added to open elements)")
 
 
 class MigrationPlan(Out):

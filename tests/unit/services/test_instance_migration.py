@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -240,3 +241,28 @@ def test_a_bad_map_file_is_refused() -> None:
         instance_migration.read_map("review_final = ")
     with pytest.raises(InvalidInput, match="must map to an element id string"):
         instance_migration.read_map("review_final = 3")
+
+
+def test_a_boundary_event_added_to_an_open_task_is_noted(app: Flask, deploy: Callable[..., DefinitionOut],
+                                                         run_jobs: Callable[..., int], tmp_path: Path) -> None:
+    """v2 adds a reminder timer to the final check: the open check keeps running without it, and the plan says so."""
+    deploy(V1)
+    at_final = start(app, "migration_demo", business_key="N-1")
+    complete(app, at_final, "review_land", APPROVE)
+    run_jobs()
+    reminder = ('<bpmn:boundaryEvent id="remind_final" cancelActivity="false" attachedToRef="review_final">'
+                '<bpmn:outgoing>flow_remind</bpmn:outgoing><bpmn:timerEventDefinition>'
+                '<bpmn:timeDuration>P3D</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>'
+                '<bpmn:endEvent id="end_reminded"><bpmn:incoming>flow_remind</bpmn:incoming></bpmn:endEvent>'
+                '<bpmn:sequenceFlow id="flow_remind" sourceRef="remind_final" targetRef="end_reminded" />')
+    v2 = tmp_path / "migration_demo.bpmn"
+    v2.write_text(V1.read_text(encoding="utf-8").replace("</bpmn:process>", reminder + "</bpmn:process>"),
+                  encoding="utf-8")
+    deploy(v2)
+    state = engine_state(app)
+    [plan] = instance_migration.migrate_all(state.sessions, state.ctx, "migration_demo", from_version=1,
+                                            to_version=2, id_map={}, actor="designer", now=state.clock.now(),
+                                            dry_run=True)
+    assert plan.movable
+    assert plan.notes == [("review_final: v2 attaches remind_final; it applies when review_final starts again, "
+                           "not to the one open now")]
