@@ -218,3 +218,10 @@ data = { review = { decision = "approve", opinion = "同意" } }
     assert "taken" in marked["flow_rejected"] and "taken" not in marked["flow_approved"]
     assert "completed" in marked["end_rejected"] and "completed" not in marked["issue_permit"]
     assert "场景覆盖率" in etree.tostring(svg, encoding="unicode")
+
+
+def test_the_worked_example_scenario_passes(bench: Workbench) -> None:
+    result = run_scenario(read_scenario(DATA / "migration" / "migration_demo_deemed.toml"), bench)
+    assert result.ok, (result.error, result.failures)
+    [entry] = coverage_of([result], bench)
+    assert entry.missing_flows == ["flow_cap", "flow_cap_end", "flow_land_merge"]
