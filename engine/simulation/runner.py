@@ -5,6 +5,7 @@ planned answer, a timer's due time), the way a scheduler ticking every few secon
 from __future__ import annotations
 
 import heapq
+import secrets
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -65,6 +66,7 @@ def simulation_settings(base: Settings, directory: Path) -> Settings:
         paths=replace(base.paths, var=str(directory / "var")),
         scheduler=replace(base.scheduler, enabled=False),
         workers=replace(base.workers, enabled=False),
+        audit=replace(base.audit, hmac_key=base.audit.hmac_key or secrets.token_hex(32)),  # a throwaway database
     )
 
 
