@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
@@ -24,7 +25,17 @@ class ApiRequest(Request):
     def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
         if not self.get_data(cache=True):
             return None
-        body = super().get_json(force=force, silent=silent, cache=cache)
+        try:
+            body = super().get_json(force=force, silent=silent, cache=cache)
+        except RecursionError as exc:  # the parser itself gave up: far too deep
+            if silent:
+                return None
+            raise BadRequest(f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels") from exc
+        problem = _shape_problem(body)
+        if problem is not None:  # issue 13: these broke the engine later (deep copies, NaN in stored JSON)
+            if silent:
+                return None
+            raise BadRequest(problem)
         if body is not None and _SURROGATE_ESCAPE.search(self.get_data(cache=True)):
             try:
                 json.dumps(body, ensure_ascii=False).encode("utf-8")
@@ -33,6 +44,24 @@ class ApiRequest(Request):
                     return None
                 raise BadRequest("the JSON body holds a lone UTF-16 surrogate, which is not text") from exc
         return body
+
+
+MAX_JSON_DEPTH = 32  # forms and variables are a few levels deep; Spiff deep-copies task data recursively
+
+
+def _shape_problem(body: Any) -> str | None:
+    """Why a parsed body cannot be taken: nested too deeply, or NaN/Infinity (Python's parser accepts them,
+    JSON has no such values and every later JSON writer would choke on them)."""
+    stack = [(body, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            return "the JSON body holds NaN or Infinity, which are not JSON numbers"
+        if isinstance(value, (dict, list)):
+            if depth > MAX_JSON_DEPTH:
+                return f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels"
+            stack.extend((item, depth + 1) for item in (value.values() if isinstance(value, dict) else value))
+    return None
 
 
 def json_body() -> dict[str, Any]:

@@ -49,7 +49,19 @@ def parse_xml(data: bytes, *, file: str = "<bpmn>", max_bytes: int = MAX_BPMN_BY
     if tree.docinfo.doctype:
         raise HostileXml(f"{file}: a DOCTYPE is not allowed", file=file)
     _check_depth(tree.getroot(), file)
+    _check_no_xinclude(tree, file)
     return tree
+
+
+# XInclude pulls in other files when a tool processes it; nothing here does, but a BPMN file has no use for it
+# and the stored source is handed to other tools (modelers, auditors' downloads): refuse it (issue 13).
+_XINCLUDE = ("{http://www.w3.org/2001/XInclude}*", "{http://www.w3.org/2003/XInclude}*")
+
+
+def _check_no_xinclude(tree: etree._ElementTree, file: str) -> None:
+    for node in tree.getroot().iter(*_XINCLUDE):
+        raise HostileXml(f"{file}:{node.sourceline}: XInclude is not allowed in BPMN files", file=file,
+                         line=node.sourceline)
 
 
 def _check_depth(root: etree._Element, file: str) -> None:

@@ -17,6 +17,8 @@ def check_name(raw: str | None) -> str:
     name = unicodedata.normalize("NFC", raw or "")
     if not name.strip():
         raise FileRefused("文件名为空，请选择要上传的文件")
+    if any(unicodedata.category(ch) == "Cs" for ch in name):  # undecodable bytes (issue 13): not storable text
+        raise FileRefused("文件名不是有效的文字（编码错误），请重命名后上传")
     if "/" in name or "\\" in name or ".." in name or ":" in name:
         raise FileRefused("文件名不合法：不得包含路径（/、\\、..、:），请重命名后上传")
     if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in name):

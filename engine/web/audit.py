@@ -63,8 +63,10 @@ def index() -> Any:
     search = (request.args.get("q") or "").strip()[:100]
     query = select(ProcessInstance).order_by(ProcessInstance.started_at.desc(), ProcessInstance.id)
     if search:
-        query = query.where(or_(ProcessInstance.business_key.contains(search), ProcessInstance.id.startswith(search),
-                                ProcessInstance.process_key.contains(search)))
+        # autoescape: "%" and "_" typed in the box are text, not LIKE wildcards matching every project (issue 13)
+        query = query.where(or_(ProcessInstance.business_key.contains(search, autoescape=True),
+                                ProcessInstance.id.startswith(search, autoescape=True),
+                                ProcessInstance.process_key.contains(search, autoescape=True)))
     rows = session.scalars(query.limit(PAGE)).all()
     counts = dict(session.execute(select(InstanceEvent.chain, func.count()).where(
         InstanceEvent.chain.in_([r.id for r in rows])).group_by(InstanceEvent.chain)).all())

@@ -90,7 +90,7 @@ def _check_site(doc: Document, site: Site) -> Iterator[Finding]:
 def _first_use(site: Site, name: str) -> int:
     try:
         tree = ast.parse(site.text, mode=site.mode)
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return site.element.sourceline or 1
     lines = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == name]
     return _line(site.element, min(lines) if lines else None)
@@ -172,7 +172,7 @@ def _timer(doc: Document, node: Node, definition: etree._Element, names: Availab
 def _constant(text: str) -> str | None:
     try:
         tree = ast.parse(text, mode="eval").body
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # hostile text: refused elsewhere
         return None
     return tree.value if isinstance(tree, ast.Constant) and isinstance(tree.value, str) else None
 

@@ -136,7 +136,7 @@ def _exhaustive(conditions: list[str]) -> bool:
     for text in conditions:
         try:
             tree = ast.parse(text, mode="eval").body
-        except SyntaxError:
+        except (SyntaxError, ValueError, RecursionError, MemoryError):  # hostile text: expression-invalid says so
             return True  # expression-invalid reports it; do not pile a second finding on top
         if isinstance(tree, ast.Constant) and tree.value is True:
             return True

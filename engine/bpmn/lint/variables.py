@@ -32,7 +32,7 @@ def assigned(text: str | None) -> set[str]:
         return set()
     try:
         tree = ast.parse(text, mode="exec")
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # e.g. nested too deep for the parser
         return set()
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
 
