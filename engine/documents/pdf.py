@@ -1,5 +1,6 @@
-"""Official documents as PDF (A4): title, number, the recipient, the project's fields, the text, listed items
-(decisions, corrections), issuer and date, and a verification box with the code, the public URL and its QR code.
+"""Official documents as PDF (A4): title, number, the recipient, the project's fields, the text with its listed
+items (what to correct), issuer and date, a verification box with the code, the public URL and its QR code, and
+an appendix (every department's decision on a permit).
 
 Chinese uses reportlab's built-in STSong-Light CID font (Adobe-GB1; the reader supplies the glyphs), so nothing
 depends on the fonts installed on the server. `invariant` makes the bytes depend only on the content.
@@ -28,8 +29,10 @@ class OfficialDocument:
     fields: list[tuple[str, str]] = field(default_factory=list)
     paragraphs: list[str] = field(default_factory=list)
     items_title: str | None = None
-    items: list[str] = field(default_factory=list)
+    items: list[str] = field(default_factory=list)  # part of the text (e.g. what to correct)
     remark: str | None = None
+    appendix_title: str | None = None
+    appendix: list[str] = field(default_factory=list)  # after the verification box (e.g. every decision)
 
 
 def _register_font() -> None:
@@ -94,6 +97,9 @@ def render(doc: OfficialDocument) -> bytes:
     box.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 0.8, colors.HexColor("#1d4f91")),
                              ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
     story.append(box)
+    if doc.appendix:
+        story += [Spacer(1, 6 * mm), p(doc.appendix_title or "", plain)]
+        story += [p(f"{i}. {item}", small) for i, item in enumerate(doc.appendix, 1)]
     buffer = io.BytesIO()
     template = SimpleDocTemplate(buffer, pagesize=A4, invariant=1, title=f"{doc.title} {doc.number}",
                                  author=doc.issuer, subject=doc.title, creator="approvals",

@@ -55,7 +55,7 @@ class DocumentPublisher:
                 details = {k: decision[k] for k in ("corrections", "reasons") if decision.get(k)}
         items_title, items = None, []
         if details.get("corrections"):
-            items_title, items = "需补正的材料和事项：", [str(c) for c in details["corrections"]]
+            items_title, items = "附件：需补正的材料和事项", [str(c) for c in details["corrections"]]
         elif details.get("reasons"):
             items_title, items = "理由及依据：", [str(details["reasons"])]
         doc = pdf.OfficialDocument(
@@ -72,7 +72,8 @@ class DocumentPublisher:
 
     def permit(self, session: Session, row: Permit) -> Document:
         app = self._application(session, row.instance_id)
-        fields = self._project_fields(session, app, row.credit_code, row.project_code, row.project_name)
+        fields = self._project_fields(session, app, row.credit_code, row.project_code, row.project_name,
+                                      holder="建设单位")
         fields.append(("许可方式", "告知承诺制（发证后开展事后核查）" if row.by_commitment else "常规审批"))
         decisions = []
         if row.instance_id:
@@ -80,12 +81,12 @@ class DocumentPublisher:
             decisions = [f"{'、'.join(self._departments(d.departments))} {d.step}：{d.decision}"
                          f"{'（超时默认同意）' if d.deemed else ''}"
                          f"（{_day(d.at).isoformat() if d.at else '—'}）"
-                         for d in progress.decisions(session, row.instance_id, variables)]
+                         for d in progress.decisions(session, row.instance_id, variables) if d.review]
         doc = pdf.OfficialDocument(
             title=row.title, number=row.number, issuer=ISSUER, issued_on=_day(row.issued_at), verification_code="",
             verify_url="", fields=fields,
             paragraphs=["经审查，上述项目符合法定条件和标准，依据《中华人民共和国行政许可法》及相关法律法规，准予许可，特发此证。"],
-            items_title="审批意见：", items=decisions,
+            appendix_title="附：各部门审批意见", appendix=decisions,
             remark="本证为电子证照，与纸质证照具有同等效力；撤销、变更情况以核验页面为准。")
         message = notifications.Message("permit", f"《{row.title}》已核发",
                                         f"您单位的《{row.title}》（编号{row.number}）已核发，请登录网上办事大厅下载电子证照。")
@@ -136,8 +137,8 @@ class DocumentPublisher:
         return [names.get(c, c) for c in codes_]
 
     def _project_fields(self, session: Session, app: Application | None, credit_code: str, project_code: str,
-                        project_name: str) -> list[tuple[str, str]]:
-        fields = [("申请单位", self._name(session, credit_code)), ("统一社会信用代码", credit_code)]
+                        project_name: str, holder: str = "申请单位") -> list[tuple[str, str]]:
+        fields = [(holder, self._name(session, credit_code)), ("统一社会信用代码", credit_code)]
         if app is not None:
             fields += [("项目名称", app.project_name), ("项目代码", project_code or "—"),
                        ("建设地点", f"呼和浩特市{app.district}{app.address}"),

@@ -76,7 +76,7 @@ def documents(session: Session, app: Application, *, purposes: tuple[str, ...] |
     query = select(Document).where(Document.application_id == app.id)
     if purposes:
         query = query.where(Document.purpose.in_(purposes))
-    return list(session.scalars(query.order_by(Document.uploaded_at, Document.id)))
+    return list(session.scalars(query.order_by(Document.uploaded_at, Document.material_code, Document.id)))
 
 
 def uploaded_codes(session: Session, app: Application) -> set[str]:

@@ -44,9 +44,8 @@ def account_username(session: Session, credit_code: str) -> str | None:
                           .where(ApplicantAccount.credit_code == credit_code))
 
 
-def register(session: Session, ctx: EngineContext, profile: dict[str, Any], *, username: str, password: str,
-             now: datetime) -> RegistrationOut:
-    """Create the enterprise's account and store its profile; bad input changes nothing."""
+def _claim(session: Session, ctx: EngineContext, profile: dict[str, Any], *, actor: str, now: datetime) -> tuple[str, bool]:
+    """Check that the credit code may get an account and store its profile; (credit code, profile created)."""
     try:
         code = uscc.validate(profile.get("credit_code"))
     except uscc.InvalidCreditCode as exc:
@@ -57,9 +56,30 @@ def register(session: Session, ctx: EngineContext, profile: dict[str, Any], *, u
     existing = applicants.find_profile(session, code)
     if existing is not None and existing.contact_phone != str(profile.get("contact_phone", "")).strip():
         raise FormInvalid([FieldError("contact_phone", "联系电话：该单位已在窗口登记基本信息，请填写登记时留存的联系电话以核验身份")])
-    out = applicants.submit_profile(session, ctx.forms_dir, {**profile, "credit_code": code}, actor=username, now=now)
-    user = accounts.create_user(session, ctx, username, display_name=out.name, roles=["applicant"], departments=[],
+    out = applicants.submit_profile(session, ctx.forms_dir, {**profile, "credit_code": code}, actor=actor, now=now)
+    return code, out.created
+
+
+def register(session: Session, ctx: EngineContext, profile: dict[str, Any], *, username: str, password: str,
+             now: datetime) -> RegistrationOut:
+    """Create the enterprise's account and store its profile; bad input changes nothing."""
+    code, created = _claim(session, ctx, profile, actor=username, now=now)
+    name = applicants.get_profile(session, code).name
+    user = accounts.create_user(session, ctx, username, display_name=name, roles=["applicant"], departments=[],
                                 password=password, known_departments={}, actor=username, now=now)
     session.add(ApplicantAccount(user_id=user.id, credit_code=code, created_at=now))
     session.flush()
-    return RegistrationOut(username, code, out.created)
+    return RegistrationOut(username, code, created)
+
+
+def link(session: Session, ctx: EngineContext, username: str, profile: dict[str, Any], *,
+         now: datetime) -> RegistrationOut:
+    """Tie an existing applicant account (made by `approvals users create --role applicant` or `users demo`) to
+    its enterprise, with the same rules as registering."""
+    user = accounts.get_user(session, username)
+    if "applicant" not in user.roles or enterprise_of(session, username) is not None:
+        raise Conflict(f"{username} is not an applicant account without an enterprise")
+    code, created = _claim(session, ctx, profile, actor=username, now=now)
+    session.add(ApplicantAccount(user_id=user.id, credit_code=code, created_at=now))
+    session.flush()
+    return RegistrationOut(username, code, created)

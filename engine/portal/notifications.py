@@ -2,7 +2,7 @@
 
 - `enqueue` adds one message per channel with a recipient; its `dedupe_key` makes every source idempotent.
 - `collect` turns new history events of applications' instances into messages (submitted, an applicant step
-  waiting, the clock paused or resumed, a stage entered, the approval ended) and reminds of applicant-side due
+  waiting, the clock paused or resumed, a stage done, the approval ended) and reminds of applicant-side due
   dates `remind_days` working days ahead. Notices and permits are announced by the document publisher.
 - `dispatch` hands pending messages to the channel's sender, each in its own transaction; a failure stays for
   the next round (at most MAX_ATTEMPTS tries).
@@ -117,23 +117,25 @@ class _Reader:
         if event.kind == EventKind.CLOCK_RESUMED:
             return Message("status", "审批计时恢复", f"您单位申报的{what}已恢复计算审批时限。")
         if event.kind == EventKind.INSTANCE_ADVANCED:
-            return self._stage_entered(event, app)
+            return self._stage_done(event, app)
         if event.kind in (EventKind.INSTANCE_COMPLETED, EventKind.INSTANCE_TERMINATED):
             verb = "已办结" if event.kind == EventKind.INSTANCE_COMPLETED else "已终止"
             return Message("status", f"申请{verb}", f"您单位申报的{what}{verb}，可登录网上办事大厅查看结果并评价服务。")
         return None
 
-    def _stage_entered(self, event: InstanceEvent, app: Application) -> Message | None:
+    def _stage_done(self, event: InstanceEvent, app: Application) -> Message | None:
+        """A stage (a subprocess directly inside the approval) completed."""
         instance = self.session.get(ProcessInstance, event.chain)
         if instance is None:
             return None
         semantics = self._semantics(instance)
-        entered = [e for e in (event.payload or {}).get("elements") or []
-                   if semantics.elements.get(e) == "startEvent" and len(progress.stage_path(semantics, e)) == 1]
-        if not entered:
+        done = [e for e in (event.payload or {}).get("elements") or []
+                if semantics.elements.get(e) == "subProcess" and e not in semantics.stages
+                and not progress.stage_path(semantics, e)]
+        if not done:
             return None
-        stage = progress.stage_path(semantics, entered[0])[0]
-        return Message("status", "审批进入新阶段", f"您单位申报的{_project(app)}已进入“{stage}”。")
+        stage = semantics.names.get(done[0], done[0])
+        return Message("status", "审批阶段办结", f"您单位申报的{_project(app)}“{stage}”已办结，进入下一环节。")
 
 
 def collect(session: Session, *, now: datetime, calendar: WorkCalendar, channels: Iterable[str],

@@ -32,6 +32,7 @@ from engine.models import (
 from engine.portal import steps
 from engine.portal.variables import current as current_variables
 from engine.services import projects, reports
+from engine.services import sla as sla_rules
 from engine.services.context import EngineContext
 from engine.services.inbox import sla
 
@@ -41,7 +42,8 @@ PAUSE_REASONS = {"supplement": "申请人补正或修改材料", "expert_review"
                  "hearing": "听证", "inspection": "检验检测", "assessment": "委托评估",
                  "rongque_suspension": "容缺材料逾期未补交，审批中止"}
 DECISIONS = {"approve": "同意", "reject": "不同意", "return": "退回", "revise": "退回修改", "pass": "通过",
-             "accept": "受理", "accept_with_gaps": "容缺受理", "correct": "一次性告知补正", "refuse": "不予受理"}
+             "accept": "受理", "accept_with_gaps": "容缺受理", "correct": "一次性告知补正", "refuse": "不予受理",
+             "supplied": "已补正", "abandon": "放弃申请"}
 INTAKE_TASK = "completeness_decision"
 
 
@@ -72,6 +74,7 @@ class DecisionView:
     opinion: str
     at: datetime | None
     deemed: bool
+    review: bool  # a department's review (not the window's intake or a step the applicant answered)
 
 
 @dataclass(frozen=True)
@@ -152,13 +155,18 @@ def _state(app: Application, instance: ProcessInstance | None, variables: dict[s
 
 
 def decisions(session: Session, instance_id: str, variables: dict[str, Any]) -> list[DecisionView]:
+    """Every decision taken so far; `review` marks the departments' reviews (a user task with a committed
+    limit, DESIGN.md §6) apart from the window's intake and the applicant's own steps."""
+    reviews = {t.bpmn_id for t in session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id))
+               if sla_rules.is_review(t) and "window" not in (t.candidate_groups or [])}
     out = []
     for o in projects.opinions(session, instance_id):
         decision = o.data.get("decision") or o.data.get("conclusion") or o.data.get("action")
         if decision is None:
             continue
         out.append(DecisionView(o.name or o.bpmn_id, o.departments, DECISIONS.get(str(decision), str(decision)),
-                                str(o.data.get("opinion") or ""), o.completed_at, False))
+                                str(o.data.get("opinion") or ""), o.completed_at, False,
+                                o.bpmn_id in reviews))
     cancelled = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id,
                                                         HumanTask.status == HumanTaskStatus.CANCELLED,
                                                         HumanTask.bpmn_id.like("review_%")))
@@ -168,7 +176,7 @@ def decisions(session: Session, instance_id: str, variables: dict[str, Any]) -> 
             at = opinion.get("deemed_at")
             out.append(DecisionView(task.name or task.bpmn_id, list(task.candidate_groups or []), "视为同意",
                                     str(opinion.get("opinion") or ""),
-                                    datetime.fromisoformat(at) if isinstance(at, str) else None, True))
+                                    datetime.fromisoformat(at) if isinstance(at, str) else None, True, True))
     return sorted(out, key=lambda d: (d.at is None, d.at or datetime.min))
 
 
@@ -185,7 +193,7 @@ def issued(session: Session, instance_id: str) -> list[IssuedView]:
         doc = docs.get(p.id)
         rows.append(IssuedView("permit", p.title, p.number, p.issued_at, doc.id if doc else None,
                                doc.verification_code if doc else None, p.revoked_at is not None))
-    return sorted(rows, key=lambda r: (r.at, r.number))
+    return sorted(rows, key=lambda r: (r.kind != "permit", -r.at.timestamp(), r.number))  # permits first, newest first
 
 
 def progress(session: Session, ctx: EngineContext, app: Application, calendar: WorkCalendar,

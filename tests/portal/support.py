@@ -201,3 +201,33 @@ def text_of(html: str) -> str:
     """A page's <main> as plain text (for assertions and readable failure messages)."""
     main = html[html.find("<main"):html.find("</main>")]
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", main)).strip()
+
+
+def submit_online(app: Flask, world: World, serial: int, username: str, *, missing: tuple[str, ...] = (),
+                  rongque: tuple[str, ...] = (), due_wd: int = 5) -> tuple[FlaskClient, str]:
+    """Register, apply, upload every material but `missing`, sign a 容缺 commitment for `rongque`, submit and
+    let the workers run: the applicant's client and the application's page path."""
+    from engine.bureau.catalog import current_catalog
+    from engine.portal import variants
+
+    client = app.test_client()
+    assert register(client, serial, username).status_code == 302
+    path = client.post("/portal/apply", data={**PROJECT, "csrf_token": token_of(client, "/portal/apply")}).location
+    with world.state.sessions() as s:
+        catalog = current_catalog(s, world.state.ctx.processes_dir)
+    codes = [m.code for m in variants.requirements(catalog, "commercial", None, None,
+                                                   world.state.clock.now().date()).materials if m.code not in missing]
+    data: dict[str, Any] = {"csrf_token": token_of(client, path)}
+    data.update({f"file-{c}": (io.BytesIO(pdf_bytes(c)), f"{c}.pdf") for c in codes})
+    assert client.post(f"{path}/files", data=data, content_type="multipart/form-data").status_code == 302
+    if rongque:
+        query = "&".join([f"materials={c}" for c in rongque] + [f"due_wd={due_wd}"])
+        page = client.get(f"{path}/commitments/rongque?{query}").get_data(as_text=True)
+        digest = re.search(r'name="digest" value="([0-9a-f]{64})"', page)
+        assert digest is not None
+        assert client.post(f"{path}/commitments/rongque", data={
+            "csrf_token": csrf_token(page), "materials": list(rongque), "due_wd": str(due_wd),
+            "digest": digest.group(1), "signer_name": "张建国", "confirmed": "on"}).status_code == 302
+    assert client.post(f"{path}/submit", data={"csrf_token": token_of(client, path)}).status_code == 302
+    world.settle()
+    return client, path

@@ -13,7 +13,7 @@ from engine.api.session import ctx, get_session, now, unit_of_work
 from engine.auth import accounts
 from engine.bureau import applicants
 from engine.bureau.catalog import current_catalog
-from engine.documents.uploads import UploadRefused, check_files
+from engine.documents.uploads import UploadRefused, check_files, size_text
 from engine.errors import Conflict, EngineError, Forbidden, FormInvalid, InvalidInput
 from engine.models import Application, Notification
 from engine.portal import access, applications, commitments, enterprises, progress, ratings, steps, variants
@@ -96,12 +96,28 @@ def register_post() -> Any:
 @bp.get("/portal")
 def home() -> Any:
     session = get_session()
-    code = _enterprise()
+    code = enterprises.enterprise_of(session, g.principal.username)
+    if code is None:  # an applicant account made by an operator: enter the enterprise once, here
+        return render_template("portal/link.html", values={}, errors={})
     apps = applications.for_enterprise(session, code)
     trips = applications.trip_counts(session, [a.id for a in apps])
     rows = [(a, progress.progress(session, ctx(), a, calendar(), now()), trips.get(a.id, 0)) for a in apps]
     g.unmasked = True  # an enterprise sees its own phone numbers
     return render_template("portal/home.html", profile=applicants.get_profile(session, code), rows=rows)
+
+
+@bp.post("/portal/enterprise")
+def link() -> Any:
+    values = {name: (request.form.get(name) or "").strip() for name in PROFILE_FIELDS}
+    try:
+        unit_of_work(lambda: enterprises.link(get_session(), ctx(), g.principal.username,
+                                              {k: v for k, v in values.items() if v}, now=now()))()
+    except FormInvalid as exc:
+        return render_template("portal/link.html", values=values, errors=_errors(exc)), 422
+    except Conflict as exc:
+        return render_template("portal/link.html", values=values, errors={"credit_code": exc.detail}), 409
+    flash("已关联单位：基本信息已保存，今后每个项目的每个审批事项都直接复用。")
+    return redirect(url_for("portal.home"))
 
 
 @bp.get("/portal/profile")
@@ -253,7 +269,7 @@ def _render_step(app: Application, task_id: str, *, problems: dict[str, Any] | N
     return render_template("portal/step.html", app=app, step=current, prog=view, req=req, problems=problems or {},
                            highlight=steps.wanted_materials(variables, current.bpmn_id),
                            errors=errors or {}, mode="portal",
-                           max_mb=limits().max_file_bytes // (1024 * 1024)), status
+                           max_size=size_text(limits().max_file_bytes)), status
 
 
 @bp.post("/portal/applications/<application_id>/steps/<task_id>")

@@ -11,7 +11,7 @@ from flask import flash, g, redirect, render_template, request
 
 from engine.api.session import ctx, get_session, now, unit_of_work
 from engine.bureau import applicants
-from engine.documents.uploads import UploadRefused, check_files
+from engine.documents.uploads import UploadRefused, check_files, size_text
 from engine.errors import Conflict, FormInvalid
 from engine.models import Application, Commitment, Document
 from engine.portal import applications, commitments, variants
@@ -74,7 +74,7 @@ def draft_view(app: Application) -> DraftView:
 def render_draft(app: Application, *, mode: str, problems: dict[str, Any] | None = None,
                  errors: dict[str, str] | None = None, status: int = 200) -> Any:
     return render_template("portal/draft.html", view=draft_view(app), mode=mode, problems=problems or {},
-                           errors=errors or {}, max_mb=limits().max_file_bytes // (1024 * 1024)), status
+                           errors=errors or {}, max_size=size_text(limits().max_file_bytes)), status
 
 
 def upload(app: Application, *, mode: str, channel: str, back: str) -> Any:
