@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from xml.sax.saxutils import escape
 
+from reportlab.graphics.shapes import Drawing
+
 CJK = "STSong-Light"
 MONO = "Courier-Bold"
 
@@ -43,9 +45,8 @@ def _register_font() -> None:
         pdfmetrics.registerFont(UnicodeCIDFont(CJK))
 
 
-def _qr(url: str, size: float):  # type: ignore[no-untyped-def]
+def _qr(url: str, size: float) -> Drawing:
     from reportlab.graphics.barcode.qr import QrCodeWidget
-    from reportlab.graphics.shapes import Drawing
 
     widget = QrCodeWidget(url, barLevel="M")
     x0, y0, x1, y1 = widget.getBounds()

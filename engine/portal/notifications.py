@@ -4,8 +4,8 @@
 - `collect` turns new history events of applications' instances into messages (submitted, an applicant step
   waiting, the clock paused or resumed, a stage done, the approval ended) and reminds of applicant-side due
   dates `remind_days` working days ahead. Notices and permits are announced by the document publisher.
-- `dispatch` hands pending messages to the channel's sender, each in its own transaction; a failure stays for
-  the next round (at most MAX_ATTEMPTS tries).
+- `dispatch` hands pending messages to the channel's sender, each locked in its own transaction; a failure stays
+  for the next round (at most MAX_ATTEMPTS tries).
 `run_once` does both; `approvals serve` runs it every `[notify] interval_seconds`, `approvals notify run` once.
 """
 
@@ -142,7 +142,7 @@ def collect(session: Session, *, now: datetime, calendar: WorkCalendar, channels
             remind_days: int, batch: int = 1000) -> int:
     """New events and due reminders → queued messages. Returns how many messages were queued."""
     channels = list(channels)
-    cursor = session.get(NotificationCursor, CURSOR)
+    cursor = session.get(NotificationCursor, CURSOR, with_for_update=True)  # one collector at a time
     if cursor is None:
         cursor = NotificationCursor(name=CURSOR, last_event_id=0)
         session.add(cursor)
@@ -190,28 +190,34 @@ def as_message(row: Notification) -> dict[str, Any]:
 
 def dispatch(sessions: sessionmaker[Session], senders: Mapping[str, MessageSender], *, now: datetime,
              limit: int = 200) -> tuple[int, int]:
-    """Send what is waiting; returns (sent, failed). Each message is marked in its own transaction."""
+    """Send what is waiting; returns (sent, failed). Each message is locked, sent and marked in its own
+    transaction (`SKIP LOCKED`: several processes share the outbox without sending a message twice; a crash
+    between sending and committing sends it again, so delivery is at least once)."""
     with sessions() as session:
-        waiting = [as_message(n) for n in session.scalars(
-            select(Notification).where(Notification.status.in_((PENDING, FAILED)),
-                                       Notification.attempts < MAX_ATTEMPTS,
-                                       Notification.channel.in_(list(senders)))
-            .order_by(Notification.created_at, Notification.id).limit(limit))]
+        ids = list(session.scalars(
+            select(Notification.id).where(Notification.status.in_((PENDING, FAILED)),
+                                          Notification.attempts < MAX_ATTEMPTS,
+                                          Notification.channel.in_(list(senders)))
+            .order_by(Notification.created_at, Notification.id).limit(limit)))
     sent = failed = 0
-    for message in waiting:
-        error = None
-        try:
-            senders[message["channel"]].send(message)
-        except Exception as exc:  # noqa: BLE001 (any delivery failure is retried next round)
-            error = f"{type(exc).__name__}: {exc}"
-            log.warning("notification %s not delivered: %s", message["id"], error)
+    for notification_id in ids:
         with sessions.begin() as session:
-            row = session.get(Notification, message["id"])
-            assert row is not None
+            row = session.scalars(select(Notification).where(
+                Notification.id == notification_id, Notification.status.in_((PENDING, FAILED)))
+                .with_for_update(skip_locked=True)).first()
+            if row is None:
+                continue  # another process holds or has sent it
+            error = None
+            try:
+                senders[row.channel].send(as_message(row))
+            except Exception as exc:  # noqa: BLE001 (any delivery failure is retried next round)
+                error = f"{type(exc).__name__}: {exc}"
+                log.warning("notification %s not delivered: %s", row.id, error)
             row.attempts += 1
             if error is None:
                 row.status, row.sent_at, row.last_error = SENT, now, None
+                sent += 1
             else:
                 row.status, row.last_error = FAILED, error[:2000]
-        sent, failed = (sent + 1, failed) if error is None else (sent, failed + 1)
+                failed += 1
     return sent, failed
