@@ -353,3 +353,9 @@ _register_simulate_command(main)
 from engine.cli_portal import register as _register_portal_commands  # noqa: E402
 
 _register_portal_commands(main)
+
+
+# `db backup` / `db restore` (SQLite online backup) live in their own module (issue 13).
+from engine.cli_backup import register as _register_backup_commands  # noqa: E402
+
+_register_backup_commands(db)
