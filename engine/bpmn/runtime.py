@@ -113,6 +113,35 @@ def advance(workflow: BpmnWorkflow, now: datetime) -> StepResult:
     return result
 
 
+def fire_due_timers(workflow: BpmnWorkflow, now: datetime) -> StepResult:
+    """`advance` before a clerk's completion: fire the timers due at `now` and step the engine only if one did.
+
+    Every command ends with `do_engine_steps` (nothing ready is left to run), and between commands only time
+    moves, so if refreshing the timers changed no task, stepping again would change nothing: it is skipped
+    (approval_9: a scan of every subprocess per review). The result carries what ran and the job requests; its
+    task lists are empty (callers take those from the step that follows).
+    """
+    completed: list[str] = []
+
+    def note(task: SpiffTask) -> None:
+        bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+        if bpmn_id:
+            completed.append(bpmn_id)
+
+    def marks() -> list[tuple[int, int, float]]:
+        return [(id(t), t._state, t.last_state_change) for t in workflow.event_manager.tasks.values()]
+
+    def step() -> None:
+        before = marks()
+        workflow.refresh_timers()
+        if marks() != before:
+            workflow.do_engine_steps(did_complete_task=note)
+
+    with external_tasks.collect_job_requests() as job_requests:
+        _run(now, step)
+    return StepResult([], [], False, completed, job_requests)
+
+
 def snapshot(workflow: BpmnWorkflow, completed: list[str] | None = None) -> StepResult:
     human = [
         ReadyTask(str(t.id), t.task_spec.bpmn_id, t.task_spec.bpmn_name)

@@ -120,7 +120,7 @@ def complete(session: Session, ctx: EngineContext, task_id: str, data: dict[str,
     loaded = execution.load(session, ctx, instance)
     # A deadline that has passed wins over a late completion, whether or not the scheduler has ticked yet:
     # step the engine at `now` first, and refuse if that closed the task (the tick records the firing).
-    due_first = runtime.advance(loaded.workflow, now)
+    due_first = runtime.fire_due_timers(loaded.workflow, now)
     if runtime.task_state(loaded.workflow, task.spiff_task_id) != "READY":
         raise TaskAlreadyCompleted(f"{task.bpmn_id} in instance {task.instance_id} was closed by its deadline "
                                    "before this completion", task_status="deadline_passed")
@@ -128,6 +128,7 @@ def complete(session: Session, ctx: EngineContext, task_id: str, data: dict[str,
     task_data = {result_variable: dict(data)} if result_variable else dict(data)
     result = runtime.complete_user_task(loaded.workflow, task.spiff_task_id, task_data, now)
     result.completed_elements[:0] = due_first.completed_elements
+    result.job_requests[:0] = due_first.job_requests  # a fired timer may have started a service task
     # A timer that fired in that first step may have started a service task: its job must be created too
     # (issue 13: dropping it left the instance waiting forever on a job that never existed).
     result.job_requests[:0] = due_first.job_requests
