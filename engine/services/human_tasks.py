@@ -128,7 +128,6 @@ def complete(session: Session, ctx: EngineContext, task_id: str, data: dict[str,
     task_data = {result_variable: dict(data)} if result_variable else dict(data)
     result = runtime.complete_user_task(loaded.workflow, task.spiff_task_id, task_data, now)
     result.completed_elements[:0] = due_first.completed_elements
-    result.job_requests[:0] = due_first.job_requests  # a fired timer may have started a service task
     # A timer that fired in that first step may have started a service task: its job must be created too
     # (issue 13: dropping it left the instance waiting forever on a job that never existed).
     result.job_requests[:0] = due_first.job_requests
