@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine import gc_policy
 from engine.clock import Clock, SystemClock
 from engine.config import Settings
 from engine.db import make_db_engine, make_session_factory
@@ -43,6 +44,7 @@ def audit_key(settings: Settings) -> bytes:
 
 
 def build_state(settings: Settings, clock: Clock | None = None) -> AppState:
+    gc_policy.tune()  # engine processes allocate heavily and cache workflows (engine/gc_policy.py)
     db_engine = make_db_engine(settings)
     sessions = make_session_factory(db_engine)
     if clock is None:
