@@ -55,7 +55,11 @@ def scan(workflow: BpmnBaseWorkflow, first_task: Task | None = None, *, skip_sub
     """The tasks `BpmnTaskIterator(first_task or workflow.task_tree, **filters)` yields, as a list."""
     task_filter = BpmnTaskFilter(**filters)
     mask = task_filter.state
+    # The filters asked most (state, spec name: the parallel join's check, manual) are compared inline.
     only_state = filters.keys() <= {"state"}
+    spec_name = filters.get("spec_name")
+    manual = filters.get("manual")
+    inline = not only_state and filters.keys() <= {"state", "spec_name", "manual"}
     min_state = _min_state(mask)
     finished_only = mask <= _FINISHED
     # Only tasks of SubWorkflowTask specs run subprocesses (`create_subprocess` has no other caller, and a
@@ -68,7 +72,8 @@ def scan(workflow: BpmnBaseWorkflow, first_task: Task | None = None, *, skip_sub
     while stack:
         task, depth = pop()
         state = task._state
-        subprocess = subprocesses.get(task.id) if subprocesses and isinstance(task.task_spec, SubWorkflowTask) else None
+        spec = task.task_spec
+        subprocess = subprocesses.get(task.id) if subprocesses and isinstance(spec, SubWorkflowTask) else None
         child_ids = task._children
         if (child_ids or subprocess is not None) and (state >= min_state or subprocess is not None):
             if depth >= DEPTH_GUARD:
@@ -78,7 +83,14 @@ def scan(workflow: BpmnBaseWorkflow, first_task: Task | None = None, *, skip_sub
                 push((lookup(child_id), depth + 1))
             if subprocess is not None and not skip_subprocesses and not (state >= _FINISHED and finished_only):
                 push((subprocess.task_tree, depth + 1))
-        if state & mask and (only_state or task_filter.matches(task)):
+        if not state & mask:
+            continue
+        if only_state:
+            found.append(task)
+        elif inline:
+            if (spec_name is None or spec.name == spec_name) and (manual is None or spec.manual == manual):
+                found.append(task)
+        elif task_filter.matches(task):
             found.append(task)
     return found
 

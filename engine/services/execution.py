@@ -98,20 +98,26 @@ def persist(session: Session, ctx: EngineContext, loaded: Loaded, result: runtim
 
 def _sync_human_tasks(session: Session, ctx: EngineContext, instance: ProcessInstance, parsed: ParsedProcess,
                       result: runtime.StepResult, *, actor: str, now: datetime) -> list[HumanTask]:
-    """Open a row per new ready user task, cancel rows whose task is gone; returns the rows now open."""
+    """Open a row per new ready user task, cancel rows whose task is gone; returns what pauses.sync needs: the
+    new rows and the open rows that pause the instance's clock."""
+    # Ids and properties only: a wide fan-out has dozens of open rows and a command changes one or two, so only
+    # those (and the open ones that pause the clock) are loaded as objects.
     open_rows = {
-        row.spiff_task_id: row
-        for row in session.scalars(
-            select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == HumanTaskStatus.OPEN)
+        spiff_id: (row_id, properties)
+        for row_id, spiff_id, properties in session.execute(
+            select(HumanTask.id, HumanTask.spiff_task_id, HumanTask.properties)
+            .where(HumanTask.instance_id == instance.id, HumanTask.status == HumanTaskStatus.OPEN)
             .order_by(HumanTask.created_at, HumanTask.bpmn_id)  # events in the same order on replay (issue 13)
         )
     }
     ready = {t.spiff_task_id: t for t in result.human_tasks}
-    still_open = [row for spiff_id, row in open_rows.items() if spiff_id in ready]
+    still_open = [session.get_one(HumanTask, row_id) for spiff_id, (row_id, properties) in open_rows.items()
+                  if spiff_id in ready and sla.pause_reason(properties)]
     calendar = calendars.current(session, ctx) if ready.keys() - open_rows.keys() else None
-    for spiff_id, row in open_rows.items():
+    for spiff_id, (row_id, _properties) in open_rows.items():
         if spiff_id not in ready:
             # Gone without a clerk's completion: cancelled by a timer, an error path or termination.
+            row = session.get_one(HumanTask, row_id)
             row.status = HumanTaskStatus.CANCELLED
             row.completed_at = now
             record(session, ctx, instance.id, EventKind.TASK_CANCELLED, actor=actor, now=now,

@@ -29,8 +29,9 @@ if TYPE_CHECKING:
 def sync(session: Session, ctx: EngineContext, loaded: Loaded, result: runtime.StepResult, *,
          actor: str, now: datetime, open_tasks: list[HumanTask] | None = None) -> runtime.StepResult:
     """Open/close pauses for the instance's pausing tasks; freeze or thaw its clock. Returns the (possibly
-    refreshed) step result so the timer rows mirror frozen and moved due times. `open_tasks`: the instance's
-    open task rows when the caller already has them (the command path just synced them)."""
+    refreshed) step result so the timer rows mirror frozen and moved due times. `open_tasks`: when the
+    caller has them (the command path just synced them), the open task rows, or at least those that pause the
+    clock."""
     from engine.services import execution
 
     instance, workflow = loaded.instance, loaded.workflow

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -49,7 +50,12 @@ def is_review(task: HumanTask) -> bool:
 
 
 def pauses_clock(task: HumanTask) -> str | None:
-    reason = (task.properties or {}).get(PAUSES_CLOCK)
+    return pause_reason(task.properties)
+
+
+def pause_reason(properties: dict[str, Any] | None) -> str | None:
+    """The `pauses_clock` reason in a task's properties, or None."""
+    reason = (properties or {}).get(PAUSES_CLOCK)
     return str(reason).strip() or None if reason is not None else None
 
 

@@ -27,6 +27,7 @@ FILTERS: list[dict[str, Any]] = [
     {"state": TaskState.NOT_FINISHED_MASK}, {"state": TaskState.FINISHED_MASK}, {"state": TaskState.COMPLETED},
     {"state": TaskState.PREDICTED_MASK}, {"state": TaskState.READY | TaskState.WAITING | TaskState.STARTED},
     {"skip_subprocesses": True}, {"state": TaskState.FINISHED_MASK, "skip_subprocesses": True},
+    {"manual": False}, {"state": TaskState.READY, "manual": False}, {"lane": None, "state": TaskState.WAITING},
 ]
 # Form answers that keep the sample processes moving (approve), and generic ones for the rest.
 ANSWERS = {"decision": "approve", "opinion": "同意", "approved": True, "result": "approve", "complete": True}
@@ -47,7 +48,8 @@ def _ids(tasks: list[Any]) -> list[str]:
 
 def _check_every_filter(workflow: BpmnWorkflow) -> None:
     spec_names = sorted({t.task_spec.name for t in workflow.tasks.values()})[:3]
-    for filters in FILTERS + [{"spec_name": name} for name in spec_names]:
+    for filters in FILTERS + [{"spec_name": name} for name in spec_names] + [
+            {"spec_name": name, "state": TaskState.COMPLETED} for name in spec_names]:
         expected = _ids(list(BpmnTaskIterator(workflow.task_tree, **filters)))
         assert _ids(workflow.get_tasks(**filters)) == expected, filters
         for sub in workflow.subprocesses.values():
