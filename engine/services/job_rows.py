@@ -56,6 +56,7 @@ def sync(session: Session, ctx: EngineContext, instance: ProcessInstance, workfl
             created_at=now,
         )
         session.add(row)
+        open_rows[request.spiff_task_id] = row  # one open job per task, even if a step reports it twice (issue 13)
         history.record(session, hmac_key=ctx.hmac_key, instance_id=instance.id, kind=EventKind.JOB_CREATED,
                        actor=actor, at=now, payload={"job_id": row.id, "bpmn_id": row.bpmn_id, "topic": row.topic,
                                                      "retries": row.retries, "priority": row.priority})

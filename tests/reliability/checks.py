@@ -147,8 +147,22 @@ def check_once(session: Session, log: effects.EffectLog) -> tuple[int, int]:
     problems += [f"task {task} both completed and cancelled" for task, kinds in by_task.items() if len(kinds) > 1]
     fired = Counter(e.payload["timer_id"] for e in events if e.kind == "timer:fired")
     problems += [f"timer {timer} fired {n} times" for timer, n in fired.items() if n > 1]
-    assert not problems, "\n".join(problems[:20])
+    assert not problems, "\n".join(problems[:20]) + _story(events, jobs, [i for (i, _b), n in per_activation.items()
+                                                                      if n > 1])
     return len(problems), sum(fired.values())
+
+
+def _story(events: list[InstanceEvent], jobs: list[ServiceJob], instance_ids: list[str]) -> str:
+    """What happened to the instances a check names: their events and jobs, for the failure message."""
+    lines = []
+    for instance_id in instance_ids[:3]:
+        lines.append(f"\n--- instance {instance_id}")
+        lines += [f"  #{e.seq} {e.kind} {e.at.isoformat()} {e.actor} "
+                  f"{ {k: v for k, v in e.payload.items() if k in ('job_id', 'bpmn_id', 'task_id', 'worker')} }"
+                  for e in events if e.instance_id == instance_id]
+        lines += [f"  job {j.id} {j.status} created {j.created_at.isoformat()} attempts {j.attempts} "
+                  f"finished_by {j.finished_by}" for j in jobs if j.instance_id == instance_id]
+    return "\n".join(lines)
 
 
 def check_nothing_stuck(session: Session) -> int:

@@ -46,6 +46,7 @@ class Role:
     argv: list[str]
     env: dict[str, str] = field(default_factory=dict)
     is_server: bool = False
+    ready: str = ""  # a log line that says the process is up (waited for, so a kill or SIGTERM finds it running)
     proc: subprocess.Popen[bytes] | None = None
     starts: int = 0
 
@@ -67,7 +68,8 @@ class Cluster:
             f'[workers]\nenabled = false\nlock_seconds = {LOCK_SECONDS}\nlong_poll_seconds = 1\n'
             f'poll_interval_seconds = 0.2\nretry_delay_seconds = 0.5\n'
             f'[notify]\nemail = "off"\nsms = "off"\n', encoding="utf-8")
-        self.env = {**os.environ, "APPROVALS_CONFIG": str(self.config), "APPROVALS_AUDIT__HMAC_KEY": HMAC_KEY,
+        self.env = {**os.environ, "PYTHONUNBUFFERED": "1",  # log lines reach the files as they happen
+                    "APPROVALS_CONFIG": str(self.config), "APPROVALS_AUDIT__HMAC_KEY": HMAC_KEY,
                     "APPROVALS_SECURITY__SECRET_KEY": "crash-campaign-secret-0123456789"}
         self.settings: Settings = load_settings(self.config, environ=self.env)
         self.roles: dict[str, Role] = {}
@@ -98,14 +100,15 @@ class Cluster:
         self.roles[name] = Role(name, ["-m", "engine", "serve", "--port", str(self.port)], is_server=True)
 
     def add_scheduler(self, name: str = "scheduler") -> None:
-        self.roles[name] = Role(name, ["-m", "engine", "scheduler"])
+        self.roles[name] = Role(name, ["-m", "engine", "scheduler"], ready="timer scheduler running")
 
     def add_worker(self, name: str, *, remote: bool, fail_first: float = 0.0, seed: int = 0) -> None:
         argv = ["-m", "tests.reliability.effect_worker", "--effects", str(self.effects_path), "--worker-id", name,
                 "--fail-first", str(fail_first), "--seed", str(seed)]
         if remote:
             argv += ["--url", self.url]
-        self.roles[name] = Role(name, argv, env={"APPROVALS_WORKERS__TOKEN": self.worker_token})
+        self.roles[name] = Role(name, argv, env={"APPROVALS_WORKERS__TOKEN": self.worker_token},
+                                ready=f"worker {name} serving topics")
 
     def start(self, name: str) -> None:
         role = self.roles[name]
@@ -117,6 +120,10 @@ class Cluster:
         role.starts += 1
         if role.is_server:
             self.wait_for(f"{name} to answer", self.healthy)
+        elif role.ready:
+            log_path, marker = self.tmp_path / f"{name}.log", role.ready
+            self.wait_for(f"{name} to start", lambda: marker in log_path.read_text(errors="replace")
+                          .rsplit(f"=== start #{role.starts}", 1)[-1])
 
     def start_all(self) -> None:
         for name in self.roles:

@@ -57,6 +57,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("spiff").setLevel(logging.WARNING)  # every task state change otherwise
     deps = Deps(EffectStore(args.effects, args.worker_id), args.fail_first, args.seed)
     WorkerRunner(load_settings(), [router], url=args.url, deps=deps, worker_id=args.worker_id).run()
 

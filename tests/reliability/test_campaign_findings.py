@@ -80,3 +80,25 @@ def test_timers_firing_in_one_step_are_recorded_in_due_order_and_replay_alike(en
     assert run_jobs() == 1
     assert engine.instance(instance_id).status == InstanceStatus.COMPLETED
     assert _replays(engine, instance_id)
+
+
+def test_a_step_that_reports_a_service_task_twice_still_gets_one_job(engine: Engine) -> None:
+    """3. Once on PostgreSQL a permit was issued twice: two jobs for one activation. Whatever reports a started
+    service task twice within one step, the command path keeps one open job per task."""
+    from engine.bpmn import runtime
+    from engine.services import execution
+
+    instance_id = engine.start("crash_deadline")
+    cool_off = next(t for t in engine.timers(instance_id) if t.bpmn_id == "cool_off")
+    state = engine.state
+
+    def fire_with_a_doubled_request(session: Any) -> None:
+        loaded = execution.load(session, state.ctx, execution.lock_instance(session, instance_id))
+        result = runtime.advance(loaded.workflow, cool_off.due_at)
+        (request,) = result.job_requests
+        result.job_requests = [request, request]
+        execution.persist(session, state.ctx, loaded, result, actor="scheduler", now=cool_off.due_at)
+
+    run_command(state.sessions, fire_with_a_doubled_request)
+    (job,) = _jobs(engine, instance_id)
+    assert engine.kinds(instance_id).count("job:created") == 1
