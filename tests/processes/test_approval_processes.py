@@ -14,7 +14,6 @@ from engine.clock import SimulatedClock
 from engine.models import Notice
 from tests.processes.approval_support import (
     CAPS,
-    FORM_DATA as FORM,
     KEYS,
     AccountabilityRecord,
     Approval,
@@ -22,6 +21,9 @@ from tests.processes.approval_support import (
     Escalation,
     FormalDocumentObligation,
     Permit,
+)
+from tests.processes.approval_support import (
+    FORM_DATA as FORM,
 )
 
 
