@@ -96,6 +96,19 @@ def persist(session: Session, ctx: EngineContext, loaded: Loaded, result: runtim
     ctx.workflows.give_back_after_commit(session, instance, workflow, loaded.changed_since)
 
 
+def _deemed_approved(row: HumanTask, now: datetime) -> bool:
+    """超时默认: a review task with the silent default, closed by the engine at or after its committed deadline.
+
+    Only its interrupting deadline timer closes a review then (a clerk's completion is not a cancellation, and a
+    late completion loses to the deadline), so this names the deemed approval without knowing the BPMN shape."""
+    properties = row.properties or {}
+    if "limit_committed_wd" not in properties or row.due_at is None:
+        return False
+    if str(properties.get("silent_default", "true")).strip().lower() in {"false", "0", "no"}:
+        return False
+    return now >= row.due_at
+
+
 def _sync_human_tasks(session: Session, ctx: EngineContext, instance: ProcessInstance, parsed: ParsedProcess,
                       result: runtime.StepResult, *, actor: str, now: datetime) -> list[HumanTask]:
     """Open a row per new ready user task, cancel rows whose task is gone; returns what pauses.sync needs: the
@@ -122,6 +135,11 @@ def _sync_human_tasks(session: Session, ctx: EngineContext, instance: ProcessIns
             row.completed_at = now
             record(session, ctx, instance.id, EventKind.TASK_CANCELLED, actor=actor, now=now,
                    payload={"task_id": row.id, "bpmn_id": row.bpmn_id})
+            if _deemed_approved(row, now):
+                record(session, ctx, instance.id, EventKind.TASK_DEEMED_APPROVED, actor=actor, now=now,
+                       payload={"task_id": row.id, "bpmn_id": row.bpmn_id, "due_at": row.due_at,
+                                "department": row.properties.get("department")
+                                or next(iter(row.candidate_groups or []), None)})
     for spiff_id, task in ready.items():
         if spiff_id in open_rows:
             continue

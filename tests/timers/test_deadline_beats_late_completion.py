@@ -50,3 +50,26 @@ def test_completion_one_second_before_the_due_instant_wins(engine: Engine) -> No
     assert engine.tasks(instance_id)[0].status == HumanTaskStatus.COMPLETED
     assert engine.timers(instance_id)[0].status == TimerStatus.CANCELLED
     assert engine.tick(timer.due_at + timedelta(days=1)).fired == []
+
+
+def test_a_deemed_approval_is_recorded_when_the_deadline_closes_the_review(engine: Engine) -> None:
+    engine.deploy("timer_deemed_review")
+    engine.clock.set(shanghai(2026, 4, 3, 16, 30))
+    instance_id = engine.start("timer_deemed_review")
+    (timer,) = engine.timers(instance_id)
+    (task,) = engine.tasks(instance_id)
+    assert engine.tick(timer.due_at).fired == [timer.id]
+    deemed = [e for e in engine.events(instance_id) if e.kind == "task:deemed_approved"]
+    assert len(deemed) == 1
+    assert deemed[0].payload["task_id"] == task.id and deemed[0].payload["bpmn_id"] == task.bpmn_id
+    kinds = engine.kinds(instance_id)
+    assert kinds.index("task:cancelled") < kinds.index("task:deemed_approved")
+
+
+def test_no_deemed_approval_when_the_clerk_answers_in_time(engine: Engine) -> None:
+    engine.deploy("timer_deemed_review")
+    engine.clock.set(shanghai(2026, 4, 3, 16, 30))
+    instance_id = engine.start("timer_deemed_review")
+    (task,) = engine.tasks(instance_id)
+    _complete(engine, task.id)
+    assert "task:deemed_approved" not in engine.kinds(instance_id)
