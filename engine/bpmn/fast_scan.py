@@ -17,11 +17,13 @@ Equivalence (tests/unit/bpmn/test_fast_scan.py compares both on every process of
   the stock iterator unchanged.
 
 `install()` patches `BpmnBaseWorkflow.get_tasks` (which `BpmnWorkflow.do_engine_steps`, the parallel
-gateway's join check and our runtime call); `uninstall()` restores it (tests compare against stock).
+gateway's join check and our runtime call) and `Workflow.update_waiting_tasks` (after every task completion:
+a lazy state-only walk, `iter_state`); `uninstall()` restores both (tests compare against stock).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
@@ -33,6 +35,7 @@ from SpiffWorkflow.workflow import Workflow
 
 DEPTH_GUARD = 500
 _STOCK_GET_TASKS = BpmnBaseWorkflow.__dict__.get("get_tasks", Workflow.get_tasks)
+_STOCK_UPDATE_WAITING = Workflow.update_waiting_tasks
 _FILTER_KEYS = frozenset({"state", "manual", "spec_name", "spec_class", "updated_ts", "catches_event", "lane"})
 _FINISHED = TaskState.FINISHED_MASK
 
@@ -95,6 +98,32 @@ def scan(workflow: BpmnBaseWorkflow, first_task: Task | None = None, *, skip_sub
     return found
 
 
+def iter_state(root: Task, mask: int, max_depth: int = 1000) -> Iterator[Task]:
+    """Lazily, what `TaskIterator(root, state=mask)` yields (one workflow, no subprocesses): each task's children
+    are read when the task is reached, so a caller that changes the tree between steps sees what the stock
+    iterator would. The stock depth counter equals the true depth within one workflow, so its `max_depth`
+    applies unchanged."""
+    min_state = _min_state(mask)
+    stack: list[tuple[Task, int]] = [(root, 0)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        task, depth = pop()
+        state = task._state
+        child_ids = task._children
+        if child_ids and state >= min_state and depth < max_depth:
+            lookup = task.workflow.tasks.get
+            for child_id in reversed(child_ids):
+                push((lookup(child_id), depth + 1))
+        if state & mask:
+            yield task
+
+
+def _update_waiting_tasks(self: Workflow) -> None:
+    # Workflow.update_waiting_tasks (run after every task completion), with the lazy iterator above.
+    for task in iter_state(self.task_tree, TaskState.WAITING):
+        task.task_spec._update(task)
+
+
 def _get_tasks(self: BpmnBaseWorkflow, first_task: Task | None = None, **kwargs: Any) -> list[Task]:
     if not kwargs.keys() <= _FILTER_KEYS | {"skip_subprocesses"}:
         return _STOCK_GET_TASKS(self, first_task, **kwargs)
@@ -106,10 +135,12 @@ def _get_tasks(self: BpmnBaseWorkflow, first_task: Task | None = None, **kwargs:
 
 def install() -> None:
     BpmnBaseWorkflow.get_tasks = _get_tasks  # type: ignore[method-assign]
+    Workflow.update_waiting_tasks = _update_waiting_tasks  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
     BpmnBaseWorkflow.get_tasks = _STOCK_GET_TASKS  # type: ignore[method-assign]
+    Workflow.update_waiting_tasks = _STOCK_UPDATE_WAITING  # type: ignore[method-assign]
 
 
 def installed() -> bool:

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
-from SpiffWorkflow.util.task import TaskState
+from SpiffWorkflow.util.task import TaskIterator, TaskState
 
-from engine.bpmn import fast_scan, runtime
+from engine.bpmn import fast_scan, runtime, serialization
 from engine.bpmn.canonical import canonical_state
 from engine.bpmn.parsing import ParsedProcess, load_process
 from engine.errors import EngineError
@@ -47,6 +47,10 @@ def _ids(tasks: list[Any]) -> list[str]:
 
 
 def _check_every_filter(workflow: BpmnWorkflow) -> None:
+    for wf in (workflow, *workflow.subprocesses.values()):
+        for mask in (TaskState.WAITING, TaskState.READY, TaskState.NOT_FINISHED_MASK, TaskState.ANY_MASK):
+            assert _ids(list(fast_scan.iter_state(wf.task_tree, mask))) == _ids(
+                list(TaskIterator(wf.task_tree, state=mask))), mask
     spec_names = sorted({t.task_spec.name for t in workflow.tasks.values()})[:3]
     for filters in FILTERS + [{"spec_name": name} for name in spec_names] + [
             {"spec_name": name, "state": TaskState.COMPLETED} for name in spec_names]:
@@ -109,6 +113,31 @@ def test_deep_trees_fall_back_to_the_stock_iterator(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(fast_scan, "DEPTH_GUARD", 2)
     for filters in FILTERS:
         assert _ids(workflow.get_tasks(**filters)) == _ids(list(BpmnTaskIterator(workflow.task_tree, **filters)))
+
+
+def test_the_depth_limit_binds_as_in_spiff() -> None:
+    path = ROOT / "bench/approval_9.bpmn"
+    workflow = _drive(load_process(path.read_bytes(), file=path.name), check=False, steps=3)
+    assert _ids(list(fast_scan.iter_state(workflow.task_tree, TaskState.ANY_MASK, max_depth=3))) == _ids(
+        list(TaskIterator(workflow.task_tree, max_depth=3)))
+
+
+def test_the_lazy_walk_follows_a_tree_changed_during_the_walk() -> None:
+    """Like `update_waiting_tasks`, change the tree between steps: both walks see the same tasks."""
+    path = ROOT / "bench/approval_9.bpmn"
+    parsed = load_process(path.read_bytes(), file=path.name)
+    text = serialization.dump_workflow(_drive(parsed, check=False, steps=3))
+    seen: dict[str, list[str]] = {}
+    for name in ("fast", "stock"):
+        workflow = serialization.load_workflow(text, parsed.spec, parsed.subprocess_specs)
+        walk = (fast_scan.iter_state(workflow.task_tree, TaskState.ANY_MASK) if name == "fast"
+                else TaskIterator(workflow.task_tree))
+        seen[name] = []
+        for task in walk:
+            seen[name].append(task.task_spec.name)
+            if task.task_spec.name == "fork":  # prune the branches after the walk reached the fork
+                task._drop_children(force=True)
+    assert seen["fast"] == seen["stock"] and "join" not in seen["fast"]
 
 
 def test_unhandled_arguments_go_to_the_stock_iterator() -> None:
