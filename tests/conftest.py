@@ -271,7 +271,20 @@ def postgres_settings(postgres_database: str, tmp_path: Path) -> Settings:
             "paths": {"processes": str(ROOT / "processes"), "forms": str(ROOT / "forms"),
                       "var": str(tmp_path / "var")},
             "audit": {"hmac_key": HMAC_KEY},
+            "security": {"secret_key": "test-session-secret-0123456789"},
             "scheduler": {"enabled": False},
             "workers": {"enabled": False},
         },
     )
+
+
+@pytest.fixture
+def postgres_app(postgres_settings: Settings, clock: SimulatedClock) -> Iterator[Flask]:
+    """`app` on this module's PostgreSQL database, with a fresh schema for every test. A module reruns SQLite
+    tests on PostgreSQL by importing them and overriding `settings` and `app` with the postgres_ fixtures."""
+    app = create_app(postgres_settings, clock=clock)
+    db_engine = engine_state(app).db_engine
+    Base.metadata.drop_all(db_engine)
+    Base.metadata.create_all(db_engine)
+    yield app
+    db_engine.dispose()
