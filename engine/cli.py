@@ -143,10 +143,10 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@click.argument("revision", default="head")
+@click.argument("revision", default="heads")
 @pass_state
 def db_upgrade(state: CliState, revision: str) -> None:
-    """Migrate the database to REVISION (default head)."""
+    """Migrate the database to REVISION (default: every head)."""
     from engine.migrate import upgrade
 
     upgrade(state.app.settings, revision)
