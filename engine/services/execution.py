@@ -13,7 +13,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from engine.bpmn import runtime
 from engine.bpmn.parsing import ParsedProcess
@@ -57,7 +57,9 @@ def lock_instance(session: Session, instance_id: str) -> ProcessInstance:
 
 
 def load(session: Session, ctx: EngineContext, instance: ProcessInstance) -> Loaded:
-    definition = session.get(ProcessDefinition, instance.definition_id)
+    # The BPMN source (~300 KB for the approval processes) and forms are read only if the spec cache misses.
+    definition = session.get(ProcessDefinition, instance.definition_id,
+                             options=[defer(ProcessDefinition.source_xml), defer(ProcessDefinition.forms)])
     assert definition is not None  # FK
     parsed = ctx.specs.get(definition)
     workflow = ctx.workflows.take(instance)  # the object the last command left, if it is exactly this state

@@ -64,10 +64,11 @@ def get_task(session: Session, task_id: str) -> HumanTask:
 def form_schema(session: Session, task: HumanTask) -> dict[str, Any] | None:
     if not task.form_key:
         return None
-    definition_id = session.scalar(
-        select(ProcessInstance.definition_id).where(ProcessInstance.id == task.instance_id))
-    definition = session.get(ProcessDefinition, definition_id)
-    return definition.forms.get(task.form_key) if definition else None
+    # Only the forms column: the definition row also holds the BPMN source (~300 KB for the approval processes).
+    forms = session.scalar(
+        select(ProcessDefinition.forms).join(ProcessInstance, ProcessInstance.definition_id == ProcessDefinition.id)
+        .where(ProcessInstance.id == task.instance_id))
+    return forms.get(task.form_key) if forms is not None else None
 
 
 def _locked_open_task(session: Session, task_id: str) -> tuple[HumanTask, ProcessInstance]:
