@@ -32,17 +32,23 @@ def _native(value: Any, registered: frozenset[type]) -> bool:
 def survives_reload(workflow: BpmnWorkflow, changed_since: float) -> bool:
     """True if every value a command may have touched is one JSON (plus Spiff's registry) gives back as is.
 
-    Checked: workflow data, and data and internal data of tasks that changed state at or after `changed_since`
-    (a `time.time()` taken before the command ran Spiff) or are not finished (their data can change in place).
-    Finished tasks that did not change were loaded from JSON or checked when they finished.
+    Checked: workflow data, data and internal data of tasks whose state changed at or after `changed_since`
+    (a `time.time()` taken before the command ran Spiff, which stamps every state change), and internal data
+    of every unfinished task (timer facts change in place). The others were loaded from JSON or checked by the
+    command that last set them: data reaches a task only from the command's input, from scripts run by tasks
+    that change state, or as copies of other tasks' data.
     """
     registered = registered_types()
     for wf in (workflow, *workflow.subprocesses.values()):
         if not _native(wf.data, registered):
             return False
         for task in wf.tasks.values():
-            if task.last_state_change < changed_since and task.state & TaskState.FINISHED_MASK:
-                continue
-            if not (_native(task.data, registered) and _native(task.internal_data, registered)):
+            changed = task.last_state_change >= changed_since
+            if changed and not _native(task.data, registered):
+                return False
+            # Timer facts are rewritten in place on waiting tasks (pauses, moved dues): check every open one.
+            internal = task.internal_data
+            unfinished = not task._state & TaskState.FINISHED_MASK
+            if internal and (changed or unfinished) and not _native(internal, registered):
                 return False
     return True
