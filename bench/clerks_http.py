@@ -24,9 +24,8 @@ import threading
 import time
 from pathlib import Path
 
-import requests
-
 import harness
+import requests
 from engine_throughput import postgres_database
 
 

@@ -43,7 +43,7 @@ from engine.services import deployments, human_tasks, instances
 from engine.services.commands import run_command
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from stock_spiff import StockProcess  # noqa: E402  (bench/ is not a package)
+from stock_spiff import StockProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 BPMN = ROOT / "bench" / "approval_9.bpmn"
@@ -79,8 +79,8 @@ Rate = tuple[float, float]  # instances per second, CPU ms per instance (this pr
 
 def persisted_runner(url: str, var: Path, synchronous: str = "FULL") -> tuple[Callable[[int], Rate], AppState]:
     settings = load_settings(ROOT / "config.toml", environ={}, overrides={
-        "database": {"url": url, "sqlite_synchronous": synchronous}, "audit": {"hmac_key": "bench-hmac-key"}, "paths": {"var": str(var)},
-        "scheduler": {"enabled": False}, "workers": {"enabled": False}})
+        "database": {"url": url, "sqlite_synchronous": synchronous}, "audit": {"hmac_key": "bench-hmac-key"},
+        "paths": {"var": str(var)}, "scheduler": {"enabled": False}, "workers": {"enabled": False}})
     state = build_state(settings)
     Base.metadata.create_all(state.db_engine)
     run_command(state.sessions, lambda s: deployments.deploy_path(s, state.ctx, BPMN, actor="bench",
@@ -115,8 +115,8 @@ def postgres_database() -> tuple[str, Callable[[], None]] | None:
     from sqlalchemy.engine import make_url
 
     base = make_url(os.environ.get("APPROVALS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
-    admin = dict(host=base.host, port=base.port or 5432, user=base.username, password=base.password,
-                 dbname=base.database, autocommit=True, connect_timeout=3)
+    admin = {"host": base.host, "port": base.port or 5432, "user": base.username, "password": base.password,
+             "dbname": base.database, "autocommit": True, "connect_timeout": 3}
     name = f"bench_{uuid.uuid4().hex[:8]}"
     try:
         with psycopg.connect(**admin) as conn:

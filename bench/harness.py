@@ -41,9 +41,11 @@ def _flow(flow_id: str, source: str, target: str) -> str:
 def fan_out_bpmn(branches: int) -> tuple[str, str]:
     """start -> fork -> `branches` parallel user tasks -> join -> end; returns (process id, XML)."""
     pid = f"fan_out_{branches}"
-    parts = [_HEADER.format(pid=pid), '    <bpmn:startEvent id="start"><bpmn:outgoing>f_start</bpmn:outgoing>'
-             "</bpmn:startEvent>\n", _flow("f_start", "start", "fork"), '    <bpmn:parallelGateway id="fork">'
-             "<bpmn:incoming>f_start</bpmn:incoming>"]
+    parts = [_HEADER.format(pid=pid),
+             ('    <bpmn:startEvent id="start"><bpmn:outgoing>f_start</bpmn:outgoing>'
+              "</bpmn:startEvent>\n"),
+             _flow("f_start", "start", "fork"),
+             '    <bpmn:parallelGateway id="fork"><bpmn:incoming>f_start</bpmn:incoming>']
     parts += [f"<bpmn:outgoing>f_in_{i}</bpmn:outgoing>" for i in range(branches)]
     parts.append("</bpmn:parallelGateway>\n")
     for i in range(branches):
@@ -59,8 +61,9 @@ def fan_out_bpmn(branches: int) -> tuple[str, str]:
 def sequence_bpmn(tasks: int) -> tuple[str, str]:
     """start -> `tasks` user tasks one after the other -> end; returns (process id, XML)."""
     pid = f"sequence_{tasks}"
-    parts = [_HEADER.format(pid=pid), '    <bpmn:startEvent id="start"><bpmn:outgoing>f_0</bpmn:outgoing>'
-             "</bpmn:startEvent>\n", _flow("f_0", "start", "step_1")]
+    parts = [_HEADER.format(pid=pid),
+             '    <bpmn:startEvent id="start"><bpmn:outgoing>f_0</bpmn:outgoing></bpmn:startEvent>\n',
+             _flow("f_0", "start", "step_1")]
     for i in range(1, tasks + 1):
         target = f"step_{i + 1}" if i < tasks else "end"
         parts += [_user_task(f"step_{i}", f"f_{i - 1}", f"f_{i}"), _flow(f"f_{i}", f"step_{i}", target)]
@@ -76,11 +79,11 @@ def service_bpmn(topic: str) -> tuple[str, str]:
     return pid, "".join([
         header, '    <bpmn:startEvent id="start"><bpmn:outgoing>f_1</bpmn:outgoing></bpmn:startEvent>\n',
         _flow("f_1", "start", "call"),
-        '    <bpmn:serviceTask id="call" name="call"><bpmn:extensionElements>'
-        f'<spiffworkflow:serviceTaskOperator id="{topic}" resultVariable="call_result">'
-        "<spiffworkflow:parameters /></spiffworkflow:serviceTaskOperator>"
-        "</bpmn:extensionElements><bpmn:incoming>f_1</bpmn:incoming><bpmn:outgoing>f_2</bpmn:outgoing>"
-        "</bpmn:serviceTask>\n",
+        ('    <bpmn:serviceTask id="call" name="call"><bpmn:extensionElements>'
+         f'<spiffworkflow:serviceTaskOperator id="{topic}" resultVariable="call_result">'
+         "<spiffworkflow:parameters /></spiffworkflow:serviceTaskOperator>"
+         "</bpmn:extensionElements><bpmn:incoming>f_1</bpmn:incoming><bpmn:outgoing>f_2</bpmn:outgoing>"
+         "</bpmn:serviceTask>\n"),
         _flow("f_2", "call", "end"),
         '    <bpmn:endEvent id="end"><bpmn:incoming>f_2</bpmn:incoming></bpmn:endEvent>\n', _FOOTER])
 

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import harness
+
 from engine.models import ProcessInstance
 
 
@@ -45,7 +46,7 @@ def main() -> None:
                         with state.sessions() as session:
                             sizes.append(len(session.get(ProcessInstance, instance_id).state_json))
                     cpu = time.process_time()
-                    wall = harness.timed(lambda: harness.complete(state, task_id, bpmn_id))
+                    wall = harness.timed(lambda t=task_id, b=bpmn_id: harness.complete(state, t, b))
                     cpu = (time.process_time() - cpu) * 1000
                     if step == 1:
                         first.append(wall)

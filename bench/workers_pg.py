@@ -21,8 +21,9 @@ import time
 from pathlib import Path
 
 import harness
-from engine.sdk import LocalBackend, TaskRouter, WorkerRunner
 from engine_throughput import postgres_database
+
+from engine.sdk import LocalBackend, TaskRouter, WorkerRunner
 
 router = TaskRouter()
 IO_SECONDS = 0.02

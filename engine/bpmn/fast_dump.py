@@ -19,7 +19,6 @@ from SpiffWorkflow.bpmn.serializer.helpers.dictionary import DictionaryConverter
 from SpiffWorkflow.bpmn.util.subworkflow import BpmnBaseWorkflow, BpmnSubWorkflow
 from SpiffWorkflow.task import Task
 
-
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from engine.errors import EngineError
 
 ROOT = Path(__file__).resolve().parents[3]
 CORPUS = sorted([*ROOT.glob("processes/*.bpmn"), *ROOT.glob("tests/data/bpmn/*.bpmn"), ROOT / "bench/approval_9.bpmn"])
-T0 = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 FILTERS: list[dict[str, Any]] = [
     {}, {"state": TaskState.READY}, {"state": TaskState.WAITING}, {"state": TaskState.READY, "manual": True},
     {"state": TaskState.NOT_FINISHED_MASK}, {"state": TaskState.FINISHED_MASK}, {"state": TaskState.COMPLETED},
