@@ -7,11 +7,13 @@ from typing import Any
 from apiflask import APIBlueprint
 from flask import Response
 
+from engine.api.access import current_principal
 from engine.api.diagrams import SVG, SVG_MIMETYPE, svg_response
 from engine.api.schemas.audit import Accountability, Caps, CapsQuery, ReportQuery
 from engine.api.session import ctx, get_session, now
+from engine.auth import policy
 from engine.auth.departments import load_departments
-from engine.services import calendars, gantt, report_export, reports
+from engine.services import calendars, gantt, instances, report_export, reports
 
 bp = APIBlueprint("reports", __name__, url_prefix="/api/reports", tag="Reports")
 CSV = {200: {"content": {"text/csv": {"schema": {"contentMediaType": "text/csv"}}}}}  # `format=csv`, beside JSON
@@ -54,5 +56,7 @@ def caps(query: CapsQuery) -> Response | dict[str, Any]:
 def gantt_chart(instance_id: str) -> Response:
     """A project's Gantt chart in working days (SVG, Chinese kept as text)"""
     session = get_session()
+    # A leader sees their departments' projects only, as everywhere else (issue 13: this chart showed any project).
+    policy.require_instance(session, current_principal(), instances.get_instance(session, instance_id))
     return svg_response(gantt.project_gantt(session, instance_id, calendar=calendars.current(session, ctx()),
                                             now=now()))

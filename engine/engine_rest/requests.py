@@ -9,6 +9,7 @@ from flask import request
 from engine.engine_rest.errors import invalid_request
 
 MAX_RESULTS = 1000
+MAX_OFFSET = 2**31 - 1
 
 
 def body() -> dict[str, Any]:
@@ -50,8 +51,8 @@ def paging() -> tuple[int, int | None]:
             number = int(raw)
         except ValueError:
             raise invalid_request(f"Cannot set query parameter '{name}' to value '{raw}'") from None
-        if number < 0:
-            raise invalid_request(f"'{name}' must be >= 0")
+        if not 0 <= number <= MAX_OFFSET:  # beyond a database integer: a 500 from the driver (issue 13)
+            raise invalid_request(f"'{name}' must be between 0 and {MAX_OFFSET}")
         values.append(number)
     first, most = values
     return first or 0, MAX_RESULTS if most is None else min(most, MAX_RESULTS)

@@ -188,4 +188,4 @@ class Cluster:
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         """`approvals ARGS` on this cluster's database (e.g. replay --all --verify, audit verify)."""
         return subprocess.run([sys.executable, "-m", "engine", *args], env=self.env, cwd=ROOT, capture_output=True,
-                              text=True, timeout=600)
+                              text=True, timeout=600, check=False)

@@ -9,6 +9,7 @@ a finding.
 
 from __future__ import annotations
 
+import http.client
 import json
 import random
 import threading
@@ -79,8 +80,9 @@ class Client:
             except ValueError:
                 answer = raw[:500].decode(errors="replace")
             return exc.code, answer, dict(exc.headers)
-        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as exc:
-            raise Unreachable(f"{method} {path}: {exc}") from exc
+        except (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError, OSError) as exc:
+            # HTTPException: the server died mid-answer (IncompleteRead, RemoteDisconnected): outcome unknown
+            raise Unreachable(f"{method} {path}: {exc!r}") from exc
 
     def definite(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
         """Send until the answer is definite (anything but no answer or 503); repeats are counted."""
@@ -145,6 +147,8 @@ class Driver:
                     self.sample_project(n, rng)
             except Unreachable as exc:
                 self.client.ledger.note("finding", f"project {n}: no answer within {COMMAND_DEADLINE}s: {exc}")
+            except Exception as exc:  # noqa: BLE001 (a client bug must fail the campaign, not end a thread quietly)
+                self.client.ledger.note("finding", f"project {n}: the client failed: {exc!r}")
 
     # -- one project ---------------------------------------------------------------------------------------------
 

@@ -11,9 +11,9 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Self
 
 from click.testing import CliRunner
 from flask import Flask
@@ -40,7 +40,7 @@ class Load:
         self._lock = threading.Lock()
         self._threads = [threading.Thread(target=self._loop, daemon=True) for _ in range(threads)]
 
-    def __enter__(self) -> Load:
+    def __enter__(self) -> Self:
         for t in self._threads:
             t.start()
         return self
@@ -56,12 +56,12 @@ class Load:
         while not self.stop.is_set():
             try:
                 now = state.clock.now()
-                out = run_command(state.sessions, lambda s: instances.start(
+                out = run_command(state.sessions, lambda s, now=now: instances.start(
                     s, state.ctx, "sample_review", {"project": "备份压力"}, actor="window", now=now))
                 with state.sessions() as session:
                     tasks = human_tasks.list_tasks(session, instance_id=out.id)
                 for task in tasks:
-                    run_command(state.sessions, lambda s, t=task: human_tasks.complete(
+                    run_command(state.sessions, lambda s, t=task, now=now: human_tasks.complete(
                         s, state.ctx, t.id, APPROVE, actor="li.nrp", now=now))
                 self.run_jobs(worker_id=f"w-{threading.get_ident()}")
                 with self._lock:
@@ -85,7 +85,7 @@ def _config(tmp_path: Path, name: str, url: str) -> dict[str, str]:
 def _process(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     """`approvals ARGS` in a process of its own (the backup runs beside the writers)."""
     return subprocess.run([sys.executable, "-m", "engine", *args], env=env, cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
+                          timeout=300, check=False)
 
 
 @dataclass(frozen=True)

@@ -47,20 +47,20 @@ def test_a_postgres_dump_taken_under_load_restores_with_every_chain_intact(
         load.wait_for(3)
         before = _counts(app)
         made = subprocess.run(["pg_dump", "--format=custom", "--file", str(dump), dsn], capture_output=True,
-                              text=True, timeout=300)
+                              text=True, timeout=300, check=False)
         assert made.returncode == 0, made.stderr
         load.wait_for(load.done + 2)
     after = _counts(app)
 
     target = f"{url.database}_restored"
-    admin: dict[str, Any] = dict(host=url.host, port=url.port or 5432, user=url.username, dbname=url.database,
-                                 autocommit=True)
+    admin: dict[str, Any] = {"host": url.host, "port": url.port or 5432, "user": url.username,
+                             "dbname": url.database, "autocommit": True}
     with psycopg.connect(**admin) as conn:
         conn.execute(f'CREATE DATABASE "{target}"')
     try:
         restored_dsn = f"postgresql://{url.username}@{url.host}:{url.port or 5432}/{target}"
         result = subprocess.run(["pg_restore", "--no-owner", "--dbname", restored_dsn, str(dump)],
-                                capture_output=True, text=True, timeout=300)
+                                capture_output=True, text=True, timeout=300, check=False)
         assert result.returncode == 0, result.stderr
         # In processes of their own: an in-process CLI would leave its PostgreSQL pool open.
         line = _verified(_config(tmp_path, "pg-restored", url.set(database=target).render_as_string(False)), _process)

@@ -100,5 +100,5 @@ def test_a_step_that_reports_a_service_task_twice_still_gets_one_job(engine: Eng
         execution.persist(session, state.ctx, loaded, result, actor="scheduler", now=cool_off.due_at)
 
     run_command(state.sessions, fire_with_a_doubled_request)
-    (job,) = _jobs(engine, instance_id)
+    assert len(_jobs(engine, instance_id)) == 1
     assert engine.kinds(instance_id).count("job:created") == 1

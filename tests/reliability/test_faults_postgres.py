@@ -9,7 +9,7 @@ the other tests.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -134,10 +134,7 @@ def test_every_fault_is_translated_and_a_bug_is_not(app: Flask) -> None:
 
     from engine.api.db_faults import translate
 
-    with engine_state(app).db_engine.connect() as conn:
-        with pytest.raises(DBAPIError) as caught:
-            conn.execute(text("SELECT * FROM no_such_table"))
+    with engine_state(app).db_engine.connect() as conn, pytest.raises(DBAPIError) as caught:
+        conn.execute(text("SELECT * FROM no_such_table"))
     assert translate(caught.value) is None
 
-
-Factory = Callable[..., Any]

@@ -51,9 +51,9 @@ def _start(client: FlaskClient, clerk: dict[str, str]) -> tuple[str, list[str]]:
 def exclusive_lock(path: str) -> Iterator[None]:
     """Another process holds BEGIN EXCLUSIVE on the database file for the duration."""
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sqlite3, sys\n"
-         f"c = sqlite3.connect({path!r}, isolation_level=None)\n"
-         "c.execute('BEGIN EXCLUSIVE')\nprint('locked', flush=True)\nsys.stdin.read()\n"],
+        [sys.executable, "-c", ("import sqlite3, sys\n"
+                                f"c = sqlite3.connect({path!r}, isolation_level=None)\n"
+                                "c.execute('BEGIN EXCLUSIVE')\nprint('locked', flush=True)\nsys.stdin.read()\n")],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
@@ -147,7 +147,7 @@ def test_a_full_database_file_is_a_clear_507_with_no_corruption(app: Flask, clie
         assert history.verify_all(session, state.ctx.hmac_key) == []
 
     limit.lift()  # an operator freed space: the same app goes on
-    instance_id, tasks = _start(client, clerk)
+    _instance_id, tasks = _start(client, clerk)
     for task_id in tasks:
         assert client.post(f"/api/tasks/{task_id}/complete", json=APPROVE, headers=clerk).status_code == 200
     with state.sessions() as session:

@@ -21,9 +21,9 @@ from engine.dto import DefinitionOut
 from tests.conftest import TEST_PASSWORD, Auth
 from tests.reliability.hostile import ALL_ROLES, Tally, unchanged
 
-# "HH_1" is a LIKE probe: taken literally it matches nothing, as an unescaped pattern it matches business key HH-1.
+# "HH_A" is a LIKE probe: taken literally it matches nothing, as an unescaped pattern it matches business key HH-A.
 QUICK = ["' OR '1'='1", "1; DROP TABLE process_instances; --", "x' UNION SELECT username, password_hash FROM users --",
-         "%", "HH_1", "\\", "\x00", "'; SELECT pg_sleep(5); --"]
+         "%", "HH_A", "\\", "\x00", "'; SELECT pg_sleep(5); --"]
 MORE = ["' OR 1=1 --", '" OR ""="', "') OR ('a'='a", "%' OR '%'='", "' AND 1=(SELECT COUNT(*) FROM users) --",
         "$$; DROP TABLE users; $$", "' || (SELECT hash FROM instance_events LIMIT 1) || '", "1 OR 1=1", "-1",
         "99999999999999999999999999", "ＯＲ　１＝１", "[]", "{}", "null", "true", "%00", "\u202e' OR 1=1",
@@ -69,7 +69,7 @@ def world(app: Flask, auth: Auth, deploy: Callable[..., DefinitionOut], run_jobs
     client = app.test_client()
     ids = [client.post("/api/process-definitions/key/sample_review/start", headers=headers,
                        json={"variables": {"project": f"项目{i}"}, "businessKey": f"HH-{i}"}).get_json()["id"]
-           for i in (1, 2)]
+           for i in ("A", "B")]
     for task in client.get(f"/api/tasks?processInstanceId={ids[0]}", headers=headers).get_json()["items"]:
         client.post(f"/api/tasks/{task['id']}/complete", headers=headers,
                     json={"variables": {"decision": "approve", "opinion": "同意"}})
@@ -120,7 +120,7 @@ def _check(tally: Tally, what: str, injected: TestResponse, harmless: TestRespon
     assert not DB_ERRORS.search(text), (what, text[:300])
     if 400 <= injected.status_code < 500 and api:
         assert injected.mimetype == "application/problem+json", what
-    elif injected.status_code == 200:
+    elif injected.status_code == 200 and harmless.status_code == 200:  # else a typed parameter: "true", "-1"
         assert _same_answer(injected, harmless), (what, text[:300], harmless.get_data(as_text=True)[:300])
     tally.count(what.split(" ", 1)[0])
 
