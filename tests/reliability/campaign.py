@@ -11,7 +11,6 @@ import json
 import random
 import time
 from dataclasses import asdict
-from pathlib import Path
 
 from tests.conftest import ROOT
 from tests.reliability.checks import Figures, drain, verify
@@ -62,7 +61,3 @@ def _run(cluster: Cluster, *, name: str, seed: int, kills: int, victims: list[st
                                                     indent=2), encoding="utf-8")
     print(f"\n{name} (seed {seed}): {figures.line()}")
     return figures
-
-
-def output_path(name: str) -> Path:
-    return OUTPUT / f"{name}.json"
