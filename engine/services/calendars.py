@@ -12,10 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
@@ -76,7 +77,41 @@ class CalendarCache:
 
 
 def current(session: Session, ctx: EngineContext) -> WorkCalendar:
-    return ctx.calendars.get(session)
+    """The calendar this transaction sees, read once per transaction (`load_year` forgets it)."""
+    transaction = session.get_transaction()
+    memo = session.info.get(_CURRENT_KEY)
+    if memo is not None and memo[0] is transaction and transaction is not None:
+        return memo[1]
+    calendar = ctx.calendars.get(session)
+    session.info[_CURRENT_KEY] = (transaction, calendar)
+    return calendar
+
+
+_CURRENT_KEY = "engine.calendars.current"
+
+
+class LazyCalendar:
+    """`current(session, ctx)`, read on first use: most commands start no working-day timer, so the command path
+    binds this instead of reading `calendar_years` (and digesting its rows) every time. It holds the session
+    weakly and refuses to be read once the command's session is gone (a later command binds its own)."""
+
+    def __init__(self, session: Session, ctx: EngineContext) -> None:
+        self._session = weakref.ref(session)
+        self._ctx = ctx
+        self._calendar: WorkCalendar | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        calendar = self._calendar
+        if calendar is None:
+            session = self._session()
+            if session is None:
+                raise RuntimeError("a workflow's calendar was read after its command ended")
+            calendar = self._calendar = current(session, self._ctx)
+        return getattr(calendar, name)
+
+
+def lazy(session: Session, ctx: EngineContext) -> WorkCalendar:
+    return cast(WorkCalendar, LazyCalendar(session, ctx))
 
 
 # --- reads ---------------------------------------------------------------------------------------------------
@@ -154,6 +189,7 @@ def load_year(session: Session, ctx: EngineContext, schedule: YearSchedule, *, a
     session.add(CalendarYear(year=schedule.year, version=schedule.version, source=schedule.source,
                              holidays=holidays, workdays=workdays, loaded_at=now, loaded_by=actor))
     session.flush()
+    session.info.pop(_CURRENT_KEY, None)  # this transaction's calendar changed
     calendar = build_calendar(session)
     summary = calendar.year_summary(schedule.year)
     report = LoadReport(schedule.year, schedule.version, schedule.source, summary.working_days)

@@ -33,6 +33,14 @@ class SpecCache:
         self.put(definition.id, parsed)
         return parsed
 
+    def cached(self, definition_id: int) -> ParsedProcess | None:
+        """The parsed spec if this version is cached (the command path then needs no definition row)."""
+        with self._lock:
+            parsed = self._items.get(definition_id)
+            if parsed is not None:
+                self._items.move_to_end(definition_id)
+            return parsed
+
     def put(self, definition_id: int, parsed: ParsedProcess) -> None:
         with self._lock:
             self._items[definition_id] = parsed

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from sqlalchemy import select
+from sqlalchemy import ScalarSelect, select
 from sqlalchemy.orm import Session, defer
 
 from engine.bpmn import runtime
@@ -38,35 +38,49 @@ from engine.services.workflow_cache import command_clock
 @dataclass
 class Loaded:
     instance: ProcessInstance
-    definition: ProcessDefinition
+    definition: ProcessDefinition | None  # None when the spec came from the cache (the row was not read)
     parsed: ParsedProcess
     workflow: BpmnWorkflow
     # Spiff stamps state changes with time.time(): what changed after this is checked before caching.
     changed_since: float = field(default_factory=command_clock)
+    # Whether the stored state had a service task waiting for its worker. Open job rows only exist for such tasks
+    # (persist cancels the others, terminate all), so when none waited and no job starts, persist does not read
+    # the job rows. True (read them) unless `load` saw the stored state.
+    jobs_waiting: bool = True
 
 
 def lock_instance(session: Session, instance_id: str) -> ProcessInstance:
     """Row lock on PostgreSQL (SQLite already holds the writer lock via BEGIN IMMEDIATE); fresh state."""
-    instance = session.scalars(
-        select(ProcessInstance).where(ProcessInstance.id == instance_id)
-        .with_for_update().execution_options(populate_existing=True)
-    ).one_or_none()
+    instance = lock_instance_of(session, instance_id)
     if instance is None:
         raise InstanceNotFound(f"no process instance {instance_id}")
     return instance
 
 
+def lock_instance_of(session: Session, instance_id: str | ScalarSelect[str]) -> ProcessInstance | None:
+    """`lock_instance`, or None. `instance_id` may be a subquery reading it from a task or job row: the row
+    itself is then read after the lock (fresh) instead of before and again after it (one statement fewer)."""
+    return session.scalars(
+        select(ProcessInstance).where(ProcessInstance.id == instance_id)
+        .with_for_update(of=ProcessInstance).execution_options(populate_existing=True)
+    ).one_or_none()
+
+
 def load(session: Session, ctx: EngineContext, instance: ProcessInstance) -> Loaded:
-    # The BPMN source (~300 KB for the approval processes) and forms are read only if the spec cache misses.
-    definition = session.get(ProcessDefinition, instance.definition_id,
-                             options=[defer(ProcessDefinition.source_xml), defer(ProcessDefinition.forms)])
-    assert definition is not None  # FK
-    parsed = ctx.specs.get(definition)
+    # A deployed version is immutable: with its spec cached the definition row is not read at all; otherwise
+    # without the BPMN source (~300 KB for the approval processes) and forms, read only by the parse.
+    definition = None
+    parsed = ctx.specs.cached(instance.definition_id)
+    if parsed is None:
+        definition = session.get(ProcessDefinition, instance.definition_id,
+                                 options=[defer(ProcessDefinition.source_xml), defer(ProcessDefinition.forms)])
+        assert definition is not None  # FK
+        parsed = ctx.specs.get(definition)
     workflow = ctx.workflows.take(instance)  # the object the last command left, if it is exactly this state
     if workflow is None:
         workflow = load_workflow(instance.state_json, parsed.spec, parsed.subprocess_specs)
-    runtime.bind_calendar(workflow, calendars.current(session, ctx))  # timers count with the loaded schedules
-    return Loaded(instance, definition, parsed, workflow)
+    runtime.bind_calendar(workflow, calendars.lazy(session, ctx))  # timers count with the loaded schedules
+    return Loaded(instance, definition, parsed, workflow, jobs_waiting=runtime.waits_for_jobs(workflow))
 
 
 def record(session: Session, ctx: EngineContext, instance_id: str | None, kind: str, *, actor: str,
@@ -85,7 +99,8 @@ def persist(session: Session, ctx: EngineContext, loaded: Loaded, result: runtim
     open_tasks = _sync_human_tasks(session, ctx, instance, parsed, result, actor=actor, now=now)
     result = pauses.sync(session, ctx, loaded, result, actor=actor, now=now, open_tasks=open_tasks)
     _sync_timers(session, ctx, instance, workflow, result, actor=actor, now=now)
-    job_rows.sync(session, ctx, instance, workflow, result, actor=actor, now=now)
+    if loaded.jobs_waiting or result.job_requests:
+        job_rows.sync(session, ctx, instance, workflow, result, actor=actor, now=now)
     if result.done and instance.status not in (InstanceStatus.COMPLETED, InstanceStatus.TERMINATED):
         instance.status = InstanceStatus.COMPLETED
         instance.ended_at = now
@@ -95,6 +110,7 @@ def persist(session: Session, ctx: EngineContext, loaded: Loaded, result: runtim
     instance.serializer_version = SERIALIZER_VERSION
     instance.updated_at = now
     session.flush()
+    history.write_pending(session)  # the command's events: one INSERT (services/event_batch.py)
     ctx.workflows.give_back_after_commit(session, instance, workflow, loaded.changed_since)
 
 

@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.models import ChainCheckpoint, ChainHead, InstanceEvent, ProcessInstance
 from engine.models.instance_event import SYSTEM_CHAIN
+from engine.services import event_batch
 
-GENESIS = "0" * 64
+GENESIS = event_batch.GENESIS
 
 
 def format_at(at: datetime) -> str:
@@ -67,6 +68,15 @@ def sign_checkpoint(key: bytes, chain: str, seq: int, digest: str) -> str:
     return hmac.new(key, f"checkpoint|{chain}|{seq}|{digest}".encode(), hashlib.sha256).hexdigest()
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """An appended event as written (it reaches the table with the transaction's other events)."""
+
+    chain: str
+    seq: int
+    hash: str
+
+
 def record(
     session: Session,
     *,
@@ -76,49 +86,32 @@ def record(
     actor: str,
     at: datetime,
     payload: dict[str, Any] | None = None,
-) -> InstanceEvent:
-    """Append one event to its chain. Callers hold the instance lock (or, for `system`, the head row lock)."""
+) -> Recorded:
+    """Append one event to its chain. Callers hold the instance lock (or, for `system`, the head row lock).
+
+    The row, its signed checkpoint and the signed head are buffered and written with the transaction's other
+    events (services/event_batch.py): one INSERT for all of a command's events instead of a flush per row."""
     chain = instance_id or SYSTEM_CHAIN
-    heads = _locked_heads(session)
-    head = heads.get(chain)
-    if head is None or inspect(head).transient or inspect(head).detached:  # not yet locked, or rolled back
-        head = session.scalars(
-            select(ChainHead).where(ChainHead.chain == chain).with_for_update()
-        ).one_or_none()
-    seq = head.last_seq + 1 if head else 1
-    prev_hash = head.last_hash if head else GENESIS
+    head = event_batch.locked_head(session, chain)
+    seq, prev_hash = head.last_seq + 1, head.last_hash
     body = jsonable(payload or {})
-    digest = event_hash(instance_id, seq, str(kind), at, actor, body, prev_hash)
-    event = InstanceEvent(
-        chain=chain, instance_id=instance_id, seq=seq, kind=str(kind), at=at, actor=actor,
-        payload=body, prev_hash=prev_hash, hash=digest,
-    )
-    session.add(event)
-    session.add(ChainCheckpoint(chain=chain, seq=seq, hash=digest,
-                                signature=sign_checkpoint(hmac_key, chain, seq, digest)))
-    signature = sign_head(hmac_key, chain, seq, digest)
-    if head is None:
-        head = ChainHead(chain=chain, last_seq=seq, last_hash=digest, signature=signature, updated_at=at)
-        session.add(head)
-    else:
-        head.last_seq, head.last_hash, head.signature, head.updated_at = seq, digest, signature, at
-    heads[chain] = head
-    return event
+    kind = str(kind)
+    digest = event_hash(instance_id, seq, kind, at, actor, body, prev_hash)
+    pending = event_batch.batch(session)
+    pending.events.append({"chain": chain, "instance_id": instance_id, "seq": seq, "kind": kind, "at": at,
+                           "actor": actor, "payload": body, "prev_hash": prev_hash, "hash": digest})
+    pending.checkpoints.append({"chain": chain, "seq": seq, "hash": digest,
+                                "signature": sign_checkpoint(hmac_key, chain, seq, digest)})
+    head.last_seq, head.last_hash, head.updated_at, head.changed = seq, digest, at, True
+    head.signature = sign_head(hmac_key, chain, seq, digest)
+    if session.in_nested_transaction():
+        event_batch.write(session)  # a savepoint's rollback must take its rows with it
+    return Recorded(chain, seq, digest)
 
 
-def _locked_heads(session: Session) -> dict[str, ChainHead]:
-    """The chain heads this transaction has locked (or created), so a command's events lock and read each head
-    once: the rows stay locked until commit, and every change goes through the same ORM object (a rollback
-    expires or expunges it, which `record` checks). A savepoint gets its own map."""
-    transaction = session.get_nested_transaction() or session.get_transaction()
-    cached = session.info.get(_HEADS_KEY)
-    if cached is None or cached[0] is not transaction:
-        cached = (transaction, {})
-        session.info[_HEADS_KEY] = cached
-    return cached[1]
-
-
-_HEADS_KEY = "engine.history.locked_heads"
+def write_pending(session: Session) -> None:
+    """Write this transaction's buffered events now (also done before commit and before history reads)."""
+    event_batch.write(session)
 
 
 def list_events(session: Session, instance_id: str, *, after_seq: int = 0, limit: int | None = None

@@ -72,9 +72,13 @@ def form_schema(session: Session, task: HumanTask) -> dict[str, Any] | None:
 
 
 def _locked_open_task(session: Session, task_id: str) -> tuple[HumanTask, ProcessInstance]:
-    task = get_task(session, task_id)
-    instance = execution.lock_instance(session, task.instance_id)
-    session.refresh(task)  # re-check under the lock: another command may have closed it meanwhile
+    instance = execution.lock_instance_of(
+        session, select(HumanTask.instance_id).where(HumanTask.id == task_id).scalar_subquery())
+    if instance is None:
+        raise TaskNotFound(f"no task {task_id}")
+    # Read under the lock (fresh, even if this session held it already): another command may have closed it.
+    task = session.scalars(select(HumanTask).where(HumanTask.id == task_id)
+                           .execution_options(populate_existing=True)).one()
     if task.status != HumanTaskStatus.OPEN:
         who = f" by {task.completed_by}" if task.completed_by else ""
         when = f" at {task.completed_at.isoformat()}" if task.completed_at else ""

@@ -155,8 +155,10 @@ def list_jobs(session: Session, *, topic: str | None = None, instance_id: str | 
 def _locked_job(session: Session, job_id: str, worker: str) -> tuple[ServiceJob, ProcessInstance]:
     """Lock the instance, then the job row, and check that `worker` still holds the job."""
     worker = _check_worker(worker)
-    job = get_job(session, job_id)
-    instance = execution.lock_instance(session, job.instance_id)
+    instance = execution.lock_instance_of(
+        session, select(ServiceJob.instance_id).where(ServiceJob.id == job_id).scalar_subquery())
+    if instance is None:
+        raise JobNotFound(f"no job {job_id}")
     job = session.scalars(select(ServiceJob).where(ServiceJob.id == job_id).with_for_update()
                           .execution_options(populate_existing=True)).one()
     if job.status == ServiceJobStatus.AVAILABLE:
