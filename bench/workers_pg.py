@@ -4,7 +4,9 @@ A generated process with one service task (`bench.io`) is started `--jobs` times
 PostgreSQL database, then K worker processes (this script with --child) claim with SKIP LOCKED and complete the
 jobs through the engine's command path (LocalBackend: claim, handler, complete = 2 transactions per job), one
 job at a time each. Throughput = jobs / (last child's end - first child's first fetch), from the children's own
-clocks, so interpreter start-up is not counted. Target: 4 workers >= 3x one.
+clocks, so interpreter start-up is not counted. Target: 4 workers >= 3x one. Also printed: the workers' own
+process CPU per job (all children together over the jobs), which the machine's load inflates less than wall time;
+PostgreSQL's CPU comes on top (bench/profile_worker_pg.py measures both and breaks them down).
 
     .venv/bin/python bench/workers_pg.py [--jobs 200] [--io-ms 20] [--runs 3]
 """
@@ -41,13 +43,15 @@ def child(url: str, var: str, io_ms: float) -> None:
     state = harness.engine_state(url, Path(var))
     worker = WorkerRunner(state.settings, [router], backend=LocalBackend(state), topics=["bench.*"],
                           concurrency=1)
-    started = time.time()
+    started, cpu = time.time(), time.process_time()
     done = worker.run_until_idle()
-    print(json.dumps({"started": started, "ended": time.time(), "jobs": done}), flush=True)
+    cpu = time.process_time() - cpu
+    print(json.dumps({"started": started, "ended": time.time(), "jobs": done, "cpu": cpu}), flush=True)
     state.db_engine.dispose()
 
 
-def batch(url: str, tmp: Path, pid: str, jobs: int, workers: int, io_ms: float) -> float:
+def batch(url: str, tmp: Path, pid: str, jobs: int, workers: int, io_ms: float) -> tuple[float, float]:
+    """(jobs per second, worker CPU milliseconds per job: all children's process CPU over the jobs)."""
     state = harness.engine_state(url, tmp / "var")
     for _ in range(jobs):
         harness.start(state, pid)
@@ -56,7 +60,8 @@ def batch(url: str, tmp: Path, pid: str, jobs: int, workers: int, io_ms: float) 
                                  stdout=subprocess.PIPE, text=True) for _ in range(workers)]
     reports = [json.loads(c.communicate(timeout=600)[0].strip().splitlines()[-1]) for c in children]
     assert sum(r["jobs"] for r in reports) == jobs, reports
-    return jobs / (max(r["ended"] for r in reports) - min(r["started"] for r in reports))
+    rate = jobs / (max(r["ended"] for r in reports) - min(r["started"] for r in reports))
+    return rate, sum(r["cpu"] for r in reports) * 1000 / jobs
 
 
 def main() -> None:
@@ -70,6 +75,7 @@ def main() -> None:
         return
     url, drop = pg
     rates: dict[int, list[float]] = {1: [], 4: []}
+    cpu_ms: dict[int, list[float]] = {1: [], 4: []}
     try:
         with tempfile.TemporaryDirectory() as tmp:
             state = harness.engine_state(url, Path(tmp) / "var")
@@ -78,12 +84,15 @@ def main() -> None:
             state.db_engine.dispose()
             for _ in range(args.runs):
                 for workers in (1, 4):
-                    rates[workers].append(batch(url, Path(tmp), pid, args.jobs, workers, args.io_ms))
+                    rate, cpu = batch(url, Path(tmp), pid, args.jobs, workers, args.io_ms)
+                    rates[workers].append(rate)
+                    cpu_ms[workers].append(cpu)
     finally:
         drop()
     print(f"PostgreSQL workers, handler waits {args.io_ms:.0f} ms, {args.jobs} jobs per run; {harness.machine()}")
     for workers, values in rates.items():
         print(f"  {workers} worker process(es): {harness.spread(values, 'jobs/s')}")
+        print(f"      worker CPU per job: {harness.spread(cpu_ms[workers], 'ms')}")
     print(f"ratio 4 workers / 1: {statistics.median(rates[4]) / statistics.median(rates[1]):.2f}")
 
 

@@ -30,6 +30,13 @@ from tests.processes.test_sample_review import (  # noqa: F401
     test_a_blacklisted_applicant_takes_the_error_boundary_and_is_never_retried,
     test_exhausted_retries_open_an_incident_that_an_admin_retries,
 )
+from tests.unit.services.test_jobs import (  # noqa: F401  (the claim is one statement: its order and locks)
+    claim,
+    test_a_locked_job_is_not_claimed_again_until_its_lock_expires,
+    test_each_job_is_locked_for_its_own_topic_s_duration,
+    test_higher_priority_first_then_oldest,
+    two_topics,
+)
 
 pytestmark = pytest.mark.postgres
 

@@ -112,6 +112,28 @@ def test_higher_priority_first_then_oldest(app: Flask, two_topics: Callable[...,
                      ("permit.issue", False)]
 
 
+def test_each_job_is_locked_for_its_own_topic_s_duration(app: Flask, two_topics: Callable[..., str],
+                                                          clock: SimulatedClock) -> None:
+    """One claim, several topic requests: the first request that matches a job's topic gives its lock (the
+    claim is one statement whose expiry is a CASE over the topics); the JobOut equals a re-read of the row."""
+    two_topics()
+    _start(app)
+    state = engine_state(app)
+    now = clock.now()
+    requests = [TopicRequest("permit.issue", timedelta(minutes=1)), TopicRequest("land_use.*", timedelta(minutes=2)),
+                TopicRequest("*", timedelta(minutes=3))]
+    claimed = run_command(state.sessions, lambda s: jobs.claim(s, state.ctx, requests, worker="w1", max_jobs=10,
+                                                               now=now))
+    assert sorted(j.topic for j in claimed) == ["land_use.notify", "permit.issue"]
+    for job in claimed:
+        with state.sessions() as session:
+            row = session.scalars(select(ServiceJob).where(ServiceJob.id == job.id)).one()
+            expected = JobOut.from_model(row, session.get(ProcessInstance, row.instance_id), with_variables=True)
+        assert job == expected
+        assert row.lock_expires_at == now + (timedelta(minutes=1) if job.topic == "permit.issue"
+                                             else timedelta(minutes=2))
+
+
 def test_a_locked_job_is_not_claimed_again_until_its_lock_expires(app: Flask, two_topics: Callable[..., str],
                                                                   claim: Claim, clock: SimulatedClock) -> None:
     two_topics()
