@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import bindparam, event, insert, select, update
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from engine.models import ChainCheckpoint, ChainHead, InstanceEvent
@@ -64,9 +64,7 @@ def locked_head(session: Session, chain: str) -> Head:
     current = batch(session)
     head = current.heads.get(chain)
     if head is None:
-        row = session.execute(
-            select(ChainHead.last_seq, ChainHead.last_hash).where(ChainHead.chain == chain).with_for_update()
-        ).one_or_none()
+        row = session.execute(_LOCK_HEAD, {"chain": chain}).one_or_none()
         head = Head(chain, row.last_seq, row.last_hash, stored=True) if row else Head(chain, 0, GENESIS, stored=False)
         current.heads[chain] = head
     return head
@@ -88,13 +86,21 @@ def write(session: Session) -> None:
         values = {"last_seq": head.last_seq, "last_hash": head.last_hash, "signature": head.signature,
                   "updated_at": head.updated_at}
         if head.stored:
-            connection.execute(update(_HEADS).where(_HEADS.c.chain == head.chain).values(values))
+            connection.execute(_UPDATE_HEAD, {"head_chain": head.chain, **values})
         else:
-            connection.execute(insert(_HEADS).values(chain=head.chain, **values))
-            head.stored = True
-        head.changed = False
-    connection.execute(insert(_EVENTS), events)
-    connection.execute(insert(_CHECKPOINTS), checkpoints)
+            connection.execute(_INSERT_HEAD, {"chain": head.chain, **values})
+        head.stored, head.changed = True, False
+    connection.execute(_INSERT_EVENTS, events)
+    connection.execute(_INSERT_CHECKPOINTS, checkpoints)
+
+
+# Built once, values bound per call (building a statement costs about as much as running it here).
+_LOCK_HEAD = (select(ChainHead.last_seq, ChainHead.last_hash).where(ChainHead.chain == bindparam("chain"))
+              .with_for_update())
+_UPDATE_HEAD = update(_HEADS).where(_HEADS.c.chain == bindparam("head_chain"))  # SET: the other keys given
+_INSERT_HEAD = insert(_HEADS)
+_INSERT_EVENTS = insert(_EVENTS)
+_INSERT_CHECKPOINTS = insert(_CHECKPOINTS)
 
 
 def _reads_history(state: ORMExecuteState) -> bool:

@@ -6,13 +6,14 @@ lock -> load -> (caller re-checks its target and applies) -> engine steps -> syn
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from sqlalchemy import ScalarSelect, select
+from sqlalchemy import ScalarSelect, Select, bindparam, select
 from sqlalchemy.orm import Session, defer
 
 from engine.bpmn import runtime
@@ -47,6 +48,9 @@ class Loaded:
     # (persist cancels the others, terminate all), so when none waited and no job starts, persist does not read
     # the job rows. True (read them) unless `load` saw the stored state.
     jobs_waiting: bool = True
+    # Task rows the command closed before persist (a clerk's completion): with the open rows, what may have had
+    # an open clock pause (pauses.sync skips its read when none of them, nor a new task, pauses the clock).
+    closed_tasks: list[HumanTask] = field(default_factory=list)
 
 
 def lock_instance(session: Session, instance_id: str) -> ProcessInstance:
@@ -57,13 +61,22 @@ def lock_instance(session: Session, instance_id: str) -> ProcessInstance:
     return instance
 
 
-def lock_instance_of(session: Session, instance_id: str | ScalarSelect[str]) -> ProcessInstance | None:
-    """`lock_instance`, or None. `instance_id` may be a subquery reading it from a task or job row: the row
-    itself is then read after the lock (fresh) instead of before and again after it (one statement fewer)."""
-    return session.scalars(
-        select(ProcessInstance).where(ProcessInstance.id == instance_id)
-        .with_for_update(of=ProcessInstance).execution_options(populate_existing=True)
-    ).one_or_none()
+def lock_instance_of(session: Session, instance_id: str | ScalarSelect[str],
+                     params: dict[str, Any] | None = None) -> ProcessInstance | None:
+    """`lock_instance`, or None. `instance_id` may be a subquery reading it from a task or job row (with its
+    bind `params`): the row itself is then read after the lock (fresh) instead of before and again after it (one
+    statement fewer). A subquery built once (module level) also reuses its built statement."""
+    if isinstance(instance_id, str):
+        return session.scalars(_lock_statement(None), {"instance_id": instance_id}).one_or_none()
+    return session.scalars(_lock_statement(instance_id), params).one_or_none()
+
+
+@functools.lru_cache(maxsize=32)
+def _lock_statement(instance_id: ScalarSelect[str] | None) -> Select[tuple[ProcessInstance]]:
+    # Statements built once, values bound per call: building one costs ~0.1 ms, more than running it here.
+    where = ProcessInstance.id == (bindparam("instance_id") if instance_id is None else instance_id)
+    return (select(ProcessInstance).where(where).with_for_update(of=ProcessInstance)
+            .execution_options(populate_existing=True))
 
 
 def load(session: Session, ctx: EngineContext, instance: ProcessInstance) -> Loaded:
@@ -96,8 +109,12 @@ def persist(session: Session, ctx: EngineContext, loaded: Loaded, result: runtim
     if result.completed_elements:
         record(session, ctx, instance.id, EventKind.INSTANCE_ADVANCED, actor=actor, now=now,
                payload={"elements": result.completed_elements})
-    open_tasks = _sync_human_tasks(session, ctx, instance, parsed, result, actor=actor, now=now)
-    result = pauses.sync(session, ctx, loaded, result, actor=actor, now=now, open_tasks=open_tasks)
+    open_tasks, paused_before = _sync_human_tasks(session, ctx, instance, parsed, result, actor=actor, now=now)
+    # An open clock pause belongs to a task that was open and pausing at the last persist (pauses.sync opens and
+    # closes them; the instance lock serializes commands): if no such task, closed or open, and no task pausing
+    # now, there is nothing to open, close, freeze or thaw, and its read is skipped.
+    if paused_before or any(sla.pauses_clock(t) for t in [*loaded.closed_tasks, *open_tasks]):
+        result = pauses.sync(session, ctx, loaded, result, actor=actor, now=now, open_tasks=open_tasks)
     _sync_timers(session, ctx, instance, workflow, result, actor=actor, now=now)
     if loaded.jobs_waiting or result.job_requests:
         job_rows.sync(session, ctx, instance, workflow, result, actor=actor, now=now)
@@ -127,19 +144,22 @@ def _deemed_approved(row: HumanTask, now: datetime) -> bool:
     return now >= row.due_at
 
 
+_OPEN_TASKS = (
+    select(HumanTask.id, HumanTask.spiff_task_id, HumanTask.properties)
+    .where(HumanTask.instance_id == bindparam("instance_id"), HumanTask.status == HumanTaskStatus.OPEN)
+    .order_by(HumanTask.created_at, HumanTask.bpmn_id)  # events in the same order on replay (issue 13)
+)
+
+
 def _sync_human_tasks(session: Session, ctx: EngineContext, instance: ProcessInstance, parsed: ParsedProcess,
-                      result: runtime.StepResult, *, actor: str, now: datetime) -> list[HumanTask]:
+                      result: runtime.StepResult, *, actor: str, now: datetime) -> tuple[list[HumanTask], bool]:
     """Open a row per new ready user task, cancel rows whose task is gone; returns what pauses.sync needs: the
-    new rows and the open rows that pause the instance's clock."""
+    new rows and the open rows that pause the instance's clock, and whether any row open before did."""
     # Ids and properties only: a wide fan-out has dozens of open rows and a command changes one or two, so only
     # those (and the open ones that pause the clock) are loaded as objects.
     open_rows = {
         spiff_id: (row_id, properties)
-        for row_id, spiff_id, properties in session.execute(
-            select(HumanTask.id, HumanTask.spiff_task_id, HumanTask.properties)
-            .where(HumanTask.instance_id == instance.id, HumanTask.status == HumanTaskStatus.OPEN)
-            .order_by(HumanTask.created_at, HumanTask.bpmn_id)  # events in the same order on replay (issue 13)
-        )
+        for row_id, spiff_id, properties in session.execute(_OPEN_TASKS, {"instance_id": instance.id})
     }
     ready = {t.spiff_task_id: t for t in result.human_tasks}
     still_open = [session.get_one(HumanTask, row_id) for spiff_id, (row_id, properties) in open_rows.items()
@@ -183,20 +203,20 @@ def _sync_human_tasks(session: Session, ctx: EngineContext, instance: ProcessIns
         still_open.append(row)
         record(session, ctx, instance.id, EventKind.TASK_CREATED, actor=actor, now=now,
                payload={"task_id": row.id, "bpmn_id": row.bpmn_id, "candidate_groups": row.candidate_groups})
-    return still_open
+    return still_open, any(sla.pause_reason(properties) for _row_id, properties in open_rows.values())
+
+
+_WAITING_TIMERS = (
+    select(Timer).where(Timer.instance_id == bindparam("instance_id"), Timer.status == TimerStatus.WAITING)
+    # Timers that fire in one step are recorded in due order, whatever plan the database picks, so replay
+    # writes them in the same order (issue 13: a crash campaign found the order varying with the plan).
+    .order_by(Timer.due_at.nulls_first(), Timer.bpmn_id)
+)
 
 
 def _sync_timers(session: Session, ctx: EngineContext, instance: ProcessInstance, workflow: BpmnWorkflow,
                  result: runtime.StepResult, *, actor: str, now: datetime) -> None:
-    waiting_rows = {
-        row.spiff_task_id: row
-        for row in session.scalars(
-            select(Timer).where(Timer.instance_id == instance.id, Timer.status == TimerStatus.WAITING)
-            # Timers that fire in one step are recorded in due order, whatever plan the database picks, so replay
-            # writes them in the same order (issue 13: a crash campaign found the order varying with the plan).
-            .order_by(Timer.due_at.nulls_first(), Timer.bpmn_id)
-        )
-    }
+    waiting_rows = {row.spiff_task_id: row for row in session.scalars(_WAITING_TIMERS, {"instance_id": instance.id})}
     waiting = {t.spiff_task_id: t for t in result.timers}
     for spiff_id, row in waiting_rows.items():
         if spiff_id in waiting:

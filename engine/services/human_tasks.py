@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.auth.policy import TaskScope
@@ -71,14 +71,17 @@ def form_schema(session: Session, task: HumanTask) -> dict[str, Any] | None:
     return forms.get(task.form_key) if forms is not None else None
 
 
+# Built once (building a statement costs more than running it on this path), values bound per call.
+_INSTANCE_OF_TASK = select(HumanTask.instance_id).where(HumanTask.id == bindparam("task_id")).scalar_subquery()
+_TASK = select(HumanTask).where(HumanTask.id == bindparam("task_id")).execution_options(populate_existing=True)
+
+
 def _locked_open_task(session: Session, task_id: str) -> tuple[HumanTask, ProcessInstance]:
-    instance = execution.lock_instance_of(
-        session, select(HumanTask.instance_id).where(HumanTask.id == task_id).scalar_subquery())
+    instance = execution.lock_instance_of(session, _INSTANCE_OF_TASK, {"task_id": task_id})
     if instance is None:
         raise TaskNotFound(f"no task {task_id}")
     # Read under the lock (fresh, even if this session held it already): another command may have closed it.
-    task = session.scalars(select(HumanTask).where(HumanTask.id == task_id)
-                           .execution_options(populate_existing=True)).one()
+    task = session.scalars(_TASK, {"task_id": task_id}).one()
     if task.status != HumanTaskStatus.OPEN:
         who = f" by {task.completed_by}" if task.completed_by else ""
         when = f" at {task.completed_at.isoformat()}" if task.completed_at else ""
@@ -137,6 +140,7 @@ def complete(session: Session, ctx: EngineContext, task_id: str, data: dict[str,
     # (issue 13: dropping it left the instance waiting forever on a job that never existed).
     result.job_requests[:0] = due_first.job_requests
     task.status, task.completed_at, task.completed_by = HumanTaskStatus.COMPLETED, now, actor
+    loaded.closed_tasks.append(task)
     execution.record(session, ctx, instance.id, EventKind.TASK_COMPLETED, actor=actor, now=now,
                      payload={"task_id": task.id, "bpmn_id": task.bpmn_id, "data": data})
     execution.persist(session, ctx, loaded, result, actor=actor, now=now)

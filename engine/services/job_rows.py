@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.bpmn import runtime
@@ -23,16 +23,16 @@ if TYPE_CHECKING:
     from engine.services.context import EngineContext
 
 
+_OPEN_JOBS = (  # built once, the instance bound per call
+    select(ServiceJob).where(ServiceJob.instance_id == bindparam("instance_id"),
+                             ServiceJob.status.in_(OPEN_JOB_STATUSES))
+    .order_by(ServiceJob.created_at, ServiceJob.bpmn_id)  # same event order on replay (issue 13)
+)
+
+
 def sync(session: Session, ctx: EngineContext, instance: ProcessInstance, workflow: BpmnWorkflow,
          result: runtime.StepResult, *, actor: str, now: datetime) -> None:
-    open_rows = {
-        row.spiff_task_id: row
-        for row in session.scalars(
-            select(ServiceJob).where(ServiceJob.instance_id == instance.id,
-                                     ServiceJob.status.in_(OPEN_JOB_STATUSES))
-            .order_by(ServiceJob.created_at, ServiceJob.bpmn_id)  # same event order on replay (issue 13)
-        )
-    }
+    open_rows = {row.spiff_task_id: row for row in session.scalars(_OPEN_JOBS, {"instance_id": instance.id})}
     for spiff_id, row in open_rows.items():
         if runtime.task_state(workflow, spiff_id) != "STARTED":
             cancel(session, ctx, row, actor=actor, now=now)

@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.bpmn import runtime, timer_ops
@@ -26,6 +26,10 @@ if TYPE_CHECKING:
     from engine.services.execution import Loaded  # execution imports this module
 
 
+_OPEN_PAUSES = select(ClockPause).where(ClockPause.instance_id == bindparam("instance_id"),
+                                       ClockPause.resumed_at.is_(None))  # built once
+
+
 def sync(session: Session, ctx: EngineContext, loaded: Loaded, result: runtime.StepResult, *,
          actor: str, now: datetime, open_tasks: list[HumanTask] | None = None) -> runtime.StepResult:
     """Open/close pauses for the instance's pausing tasks; freeze or thaw its clock. Returns the (possibly
@@ -35,8 +39,7 @@ def sync(session: Session, ctx: EngineContext, loaded: Loaded, result: runtime.S
     from engine.services import execution
 
     instance, workflow = loaded.instance, loaded.workflow
-    open_pauses = {p.task_id: p for p in session.scalars(
-        select(ClockPause).where(ClockPause.instance_id == instance.id, ClockPause.resumed_at.is_(None)))}
+    open_pauses = {p.task_id: p for p in session.scalars(_OPEN_PAUSES, {"instance_id": instance.id})}
     if open_tasks is None:
         open_tasks = list(session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
                                                                   HumanTask.status == HumanTaskStatus.OPEN)))
