@@ -20,12 +20,15 @@ _PENDING = "engine_timer_lags"
 
 
 def mirror(row: Timer, timer: WaitingTimer) -> None:
-    row.due_at = None if timer.paused_on is not None else timer.due_at
-    row.calendar = timer.calendar
-    row.provisional = timer.provisional
-    row.pausable = timer.pausable
-    row.paused_on = timer.paused_on
-    row.basis = timer.basis
+    # Every waiting row is mirrored after every command and most are unchanged: compare first, because an ORM
+    # attribute set marks the row modified even with the same value, and the flush then has to diff it.
+    values = {"due_at": None if timer.paused_on is not None else timer.due_at, "calendar": timer.calendar,
+              "provisional": timer.provisional, "pausable": timer.pausable, "paused_on": timer.paused_on,
+              "basis": timer.basis}
+    current = row.__dict__  # the loaded values (a new row has none yet)
+    for name, value in values.items():
+        if name not in current or current[name] != value:
+            setattr(row, name, value)
 
 
 def fired(session: Session, row: Timer, now: datetime) -> None:
