@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from engine.app_state import AppState
+from engine.dto import JobOut
 from engine.errors import Conflict, NotFound
 
 
@@ -42,6 +43,17 @@ class FetchedJob:
                    data.get("retries"), int(data.get("failures") or 0), int(data.get("attempts") or 1),
                    datetime.fromisoformat(expires.replace("Z", "+00:00")) if expires else None,
                    dict(data.get("variables") or {}))
+
+
+    @classmethod
+    def from_out(cls, job: JobOut) -> FetchedJob:
+        """In process: the claim's JobOut as `from_json(job.to_json())` would give it, without the JSON round trip
+        (`asdict` deep-copies the variables)."""
+        expires = job.lock_expires_at
+        return cls(job.id, job.topic, job.instance_id, job.bpmn_id, job.business_key, job.retries,
+                   int(job.failures or 0), int(job.attempts or 1),
+                   datetime.fromisoformat(expires.replace("Z", "+00:00")) if expires else None,
+                   dict(job.variables or {}))
 
 
 class ReportRejected(Exception):
@@ -99,7 +111,7 @@ class LocalBackend:
                                   poll_interval=state.settings.workers.poll_interval_seconds, interrupt=interrupt)
         except Busy as exc:
             raise EngineUnavailable(exc.detail) from exc
-        return [FetchedJob.from_json(j.to_json()) for j in jobs]
+        return [FetchedJob.from_out(j) for j in jobs]
 
     def complete(self, job_id: str, worker: str, variables: dict[str, Any]) -> None:
         from engine.services import jobs

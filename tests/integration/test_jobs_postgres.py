@@ -6,14 +6,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import event
 
 from engine.config import Settings
 from engine.dto import DefinitionOut
 from engine.services import instances, jobs
 from engine.services.commands import run_command
+from engine.services.job_polling import fetch_and_lock
 from tests.api.test_external_tasks import (  # noqa: F401  (collected here again, with this module's fixtures)
     _deployed,
     h,
@@ -80,3 +83,34 @@ def test_concurrent_claims_never_share_a_job(app: Flask, deploy: Callable[..., D
     every = [job_id for ids in claimed.values() for job_id in ids]
     assert len(every) == len(set(every)) == 40
     assert sum(1 for ids in claimed.values() if ids) >= 2
+
+
+def test_fetch_and_lock_claims_in_autocommit_and_gives_the_connection_back_transactional(
+        app: Flask, deploy: Callable[..., DefinitionOut]) -> None:
+    """The claim (one statement) runs without BEGIN/COMMIT; the pooled connection it used is transactional again for
+    the next command, which must not commit statement by statement."""
+    deploy(DATA / "bpmn" / "effect_job.bpmn")
+    state = engine_state(app)
+    for n in range(2):
+        run_command(state.sessions, lambda s, n=n: instances.start(s, state.ctx, "effect_job", {"n": n},
+                                                                   actor="clerk", now=state.clock.now()))
+    seen: list[tuple[str, bool]] = []
+    phase = ["claim"]
+
+    def on_statement(conn: Any, *_args: Any) -> None:
+        seen.append((phase[0], conn.connection.driver_connection.autocommit))
+
+    topics = [jobs.TopicRequest("effect.record", timedelta(minutes=5))]
+    event.listen(state.db_engine, "before_cursor_execute", on_statement)
+    try:
+        for _ in range(2):  # the second claim and command reuse the pooled connection
+            phase[0] = "claim"
+            [job] = fetch_and_lock(state.sessions, state.ctx, state.clock.now, topics, worker="w1", max_jobs=1,
+                                   wait=0, poll_interval=0.1)
+            phase[0] = "complete"
+            run_command(state.sessions, lambda s, job=job: jobs.complete(
+                s, state.ctx, job.id, {}, worker="w1", actor="w1", now=state.clock.now()))
+    finally:
+        event.remove(state.db_engine, "before_cursor_execute", on_statement)
+    assert [autocommit for p, autocommit in seen if p == "claim"] == [True, True]  # one statement per claim
+    assert {autocommit for p, autocommit in seen if p == "complete"} == {False}
