@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from engine.bpmn.parsing import ParsedProcess, load_process
 from engine.config import Settings
@@ -20,6 +22,7 @@ class SpecCache:
 
     def __init__(self, maxsize: int = 64) -> None:
         self._items: OrderedDict[int, ParsedProcess] = OrderedDict()
+        self._forms: OrderedDict[int, dict[str, Any] | None] = OrderedDict()
         self._lock = threading.Lock()
         self.maxsize = maxsize
 
@@ -40,6 +43,20 @@ class SpecCache:
             if parsed is not None:
                 self._items.move_to_end(definition_id)
             return parsed
+
+    def forms(self, definition_id: int, read: Callable[[], dict[str, Any] | None]) -> dict[str, Any] | None:
+        """The version's form snapshot (immutable once deployed, like its spec): `read()` once, then cached.
+        Callers must not change what it returns."""
+        with self._lock:
+            if definition_id in self._forms:
+                self._forms.move_to_end(definition_id)
+                return self._forms[definition_id]
+        forms = read()
+        with self._lock:
+            self._forms[definition_id] = forms
+            while len(self._forms) > self.maxsize:
+                self._forms.popitem(last=False)
+        return forms
 
     def put(self, definition_id: int, parsed: ParsedProcess) -> None:
         with self._lock:

@@ -122,9 +122,13 @@ def complete(session: Session, ctx: EngineContext, task_id: str, data: dict[str,
     task, instance = _locked_open_task(session, task_id)
     if task.assignee and task.assignee != actor:
         raise TaskClaimedByOther(f"{task.bpmn_id} is claimed by {task.assignee}", assignee=task.assignee)
-    schema = form_schema(session, task)
-    if schema is not None:
-        validate_form(schema, data)
+    if task.form_key:
+        # The version's forms are a deploy-time snapshot: read (and decoded) once per version, not per command.
+        forms = ctx.specs.forms(instance.definition_id, lambda: session.scalar(
+            select(ProcessDefinition.forms).where(ProcessDefinition.id == instance.definition_id)))
+        schema = forms.get(task.form_key) if forms is not None else None
+        if schema is not None:
+            validate_form(schema, data)
     loaded = execution.load(session, ctx, instance)
     # A deadline that has passed wins over a late completion, whether or not the scheduler has ticked yet:
     # step the engine at `now` first, and refuse if that closed the task (the tick records the firing).

@@ -208,3 +208,27 @@ def test_waits_for_jobs_matches_a_tree_scan(app: Flask, deploy: Callable[..., De
     run_jobs(router)
     seen.append(check(instance_id))
     assert seen[0] and seen[-2] and not any(seen[1:-2]) and not seen[-1]
+
+
+def test_forms_are_read_once_per_version_and_still_checked(app: Flask, deploy: Callable[..., DefinitionOut]) -> None:
+    """A review's form is validated on every completion, from the version's form snapshot read once."""
+    from engine.errors import FormInvalid
+    from tests.audit_support import APPROVE, open_task_id, start
+
+    deploy("sample_review")
+    state = engine_state(app)
+    instance_id = start(app, "sample_review", {"project": "P"})
+
+    def complete(bpmn_id: str, data: dict[str, Any]) -> list[str]:
+        task_id = open_task_id(app, instance_id, bpmn_id)
+        with statements(app) as seen:
+            run_command(state.sessions, lambda s: human_tasks.complete(s, state.ctx, task_id, data, actor="clerk",
+                                                                       now=state.clock.now()))
+        return [s for s in seen if "process_definitions.forms" in s]
+
+    with pytest.raises(FormInvalid):
+        complete("review_land", {"decision": "maybe"})
+    assert complete("review_land", APPROVE) == []  # read by the refused completion already
+    with pytest.raises(FormInvalid):
+        complete("review_design", {})
+    assert complete("review_design", APPROVE) == []
