@@ -1,0 +1,151 @@
+"""The simulation loop's shortcuts (issue 14) change nothing a run produces.
+
+- `GatedLocalBackend` answers a fetch that cannot find a job without a claim transaction;
+- `_plan_new_tasks` reads the open tasks of the instances commands touched, not every open task;
+- the workflow cache holds one entry per project.
+
+A reference simulation without any of them (the plain `LocalBackend`, the whole-table read of open tasks, the
+default cache size) must give the same figures, counters and task answers for the same seed.
+"""
+
+from __future__ import annotations
+
+import heapq
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from engine.calendar import SHANGHAI
+from engine.config import load_settings
+from engine.models import HumanTask, HumanTaskStatus, ServiceJob, ServiceJobStatus
+from engine.services.workflow_cache import DEFAULT_SIZE
+from engine.simulation.behaviour import plan_task
+from engine.simulation.figures import collect
+from engine.simulation.jobs_gate import GatedLocalBackend
+from engine.simulation.runner import Simulation, SimulationConfig, stuck_instances
+from engine.worker.backends import LocalBackend, TopicLock
+from tests.conftest import ROOT
+
+
+def _settings(tmp_path: Path) -> Any:
+    config = tmp_path / "config.toml"
+    config.write_text(f'[paths]\nprocesses = "{ROOT / "processes"}"\nforms = "{ROOT / "forms"}"\n'
+                      f'var = "{tmp_path / "var"}"\n[audit]\nhmac_key = "test-audit-key-0123456789abcdef"\n',
+                      encoding="utf-8")
+    return load_settings(config)
+
+
+class ReferenceSimulation(Simulation):
+    """The loop as it was before the shortcuts: every fetch claims, every planning reads all open tasks."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.state.ctx.workflows.maxsize = DEFAULT_SIZE
+        self.workers.backend = LocalBackend(self.state)
+        self.backend.take_instances = set  # type: ignore[method-assign]  # nothing is tracked
+
+    def _plan_new_tasks(self) -> None:
+        with self.state.sessions() as s:
+            rows = s.scalars(select(HumanTask).where(HumanTask.status == HumanTaskStatus.OPEN,
+                                                     HumanTask.created_at >= self._seen_since)).all()
+        for row in rows:
+            if row.id in self._planned:
+                continue
+            self._planned.add(row.id)
+            project = self.by_instance[row.instance_id]
+            opened = row.created_at.astimezone(SHANGHAI)
+            plan = plan_task(project, row.bpmn_id, (row.form_key or "").removesuffix(".schema.json"),
+                             row.properties or {}, opened.date().isoformat(), self.config.rates)
+            if plan.after_wd is None:
+                continue
+            day = self.calendar.add_working_days(opened.date(), plan.after_wd).date
+            when = max(self.clock.now(), datetime(day.year, day.month, day.day, plan.hour, tzinfo=SHANGHAI))
+            self._sequence += 1
+            self._task_instance[row.id] = row.instance_id
+            heapq.heappush(self._actions, (when, self._sequence, row.id, plan.data))
+        self._seen_since = self.clock.now()
+
+
+def _run(kind: type[Simulation], tmp_path: Path, projects: int, seed: int) -> dict[str, Any]:
+    simulation = kind(_settings(tmp_path), SimulationConfig(projects=projects, seed=seed,
+                                                            directory=tmp_path / kind.__name__))
+    answered: list[tuple[str, str, str]] = []
+    answer = simulation._answer
+
+    def record(task_id: str, data: dict[str, Any]) -> None:
+        with simulation.state.sessions() as s:
+            task = s.get(HumanTask, task_id)
+            assert task is not None
+            number = simulation.by_instance[task.instance_id].number
+            answered.append((simulation.clock.now().isoformat(), str(number), task.bpmn_id))
+        answer(task_id, data)
+
+    simulation._answer = record  # type: ignore[method-assign]
+    simulation.run()
+    with simulation.state.sessions() as s:
+        figures = collect(s, simulation.state.ctx, simulation.projects, kind="mixed", seed=seed,
+                          now=simulation.clock.now()).to_json()
+    figures.pop("seconds", None)
+    for project in figures["escalated"]:
+        project.pop("instance_id")
+        project["escalations"].sort()  # raised at the same moment: jobs of equal priority claim in id order
+    counters = simulation.counters
+    # Answers due at one moment go in instance-id order (random ids), in the reference run too: compare as sets.
+    result = {"figures": figures, "answered": sorted(answered), "stuck": stuck_instances(simulation.state),
+              "counters": (counters.commands, counters.jobs, counters.timers, counters.stale_answers)}
+    simulation.state.db_engine.dispose()
+    return result
+
+
+def test_the_shortcuts_give_the_reference_run(tmp_path: Path) -> None:
+    fast = _run(Simulation, tmp_path, 10, 11)
+    reference = _run(ReferenceSimulation, tmp_path, 10, 11)
+    assert fast == reference
+    assert fast["counters"][1] > 0 and fast["stuck"] == 0 and fast["answered"]
+
+
+def test_the_cache_holds_every_project(tmp_path: Path) -> None:
+    simulation = Simulation(_settings(tmp_path), SimulationConfig(projects=300, directory=tmp_path / "s"))
+    try:
+        assert simulation.state.ctx.workflows.maxsize >= 300
+    finally:
+        simulation.state.db_engine.dispose()
+
+
+def test_an_empty_fetch_is_answered_without_a_claim_until_something_changes(tmp_path: Path) -> None:
+    simulation = Simulation(_settings(tmp_path), SimulationConfig(projects=1, directory=tmp_path / "s"))
+    backend: GatedLocalBackend = simulation.backend
+    topics = [TopicLock("*", timedelta(minutes=5))]
+    claims: list[int] = []
+    plain_fetch = LocalBackend.fetch
+
+    def counting(self: LocalBackend, *args: Any, **kwargs: Any) -> Any:
+        claims.append(1)
+        return plain_fetch(self, *args, **kwargs)
+
+    LocalBackend.fetch = counting  # type: ignore[method-assign]
+    try:
+        assert backend.fetch("w", topics, 1, 0.0) == [] and len(claims) == 1  # no job at all
+        assert backend.fetch("w", topics, 1, 0.0) == [] and len(claims) == 1  # nothing changed: no claim
+        simulation._arrive(simulation.projects[0])  # the application starts a service task: a job row
+        jobs = backend.fetch("w", topics, 1, 0.0)
+        assert len(jobs) == 1 and len(claims) == 2
+        assert backend.take_instances() == {jobs[0].instance_id} and backend.take_instances() == set()
+        # Locked by us: nothing else is claimable; later asks with the same signal, before the lock's expiry,
+        # are answered without a claim, even after the clock moved.
+        assert backend.fetch("w", topics, 1, 0.0) == [] and len(claims) == 3
+        skipped = backend.skipped
+        simulation.clock.set(simulation.clock.now() + timedelta(seconds=30))
+        assert backend.fetch("w", topics, 1, 0.0) == [] and backend.skipped == skipped + 1 and len(claims) == 3
+        # The lock expires when the clock passes it: the job is claimable again, without any new job.
+        with simulation.state.sessions() as s:
+            expires = s.get(ServiceJob, jobs[0].id).lock_expires_at
+            assert s.get(ServiceJob, jobs[0].id).status == ServiceJobStatus.LOCKED
+        simulation.clock.set(expires + timedelta(seconds=1))
+        again = backend.fetch("w", topics, 1, 0.0)
+        assert [j.id for j in again] == [jobs[0].id] and len(claims) == 4
+    finally:
+        LocalBackend.fetch = plain_fetch  # type: ignore[method-assign]
+        simulation.state.db_engine.dispose()
