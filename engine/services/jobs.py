@@ -198,15 +198,22 @@ def list_jobs(session: Session, *, topic: str | None = None, instance_id: str | 
     return [JobOut.from_model(job, instance) for job, instance in rows]
 
 
+# Both rows in one statement, built once: FOR UPDATE without OF locks the row of every table in FROM, in FROM
+# order on PostgreSQL (the instance, then the job: the order every command takes them in); fresh values for both.
+_LOCK_JOB = (select(ProcessInstance, ServiceJob)
+             .join(ServiceJob, ServiceJob.instance_id == ProcessInstance.id)
+             .where(ServiceJob.id == bindparam("job_id"))
+             .with_for_update()
+             .execution_options(populate_existing=True))
+
+
 def _locked_job(session: Session, job_id: str, worker: str) -> tuple[ServiceJob, ProcessInstance]:
     """Lock the instance, then the job row, and check that `worker` still holds the job."""
     worker = _check_worker(worker)
-    instance = execution.lock_instance_of(
-        session, select(ServiceJob.instance_id).where(ServiceJob.id == job_id).scalar_subquery())
-    if instance is None:
+    row = session.execute(_LOCK_JOB, {"job_id": job_id}).one_or_none()
+    if row is None:
         raise JobNotFound(f"no job {job_id}")
-    job = session.scalars(select(ServiceJob).where(ServiceJob.id == job_id).with_for_update()
-                          .execution_options(populate_existing=True)).one()
+    instance, job = row
     if job.status == ServiceJobStatus.AVAILABLE:
         raise JobNotClaimed(f"job {job_id} is not locked; fetch and lock it first")
     if job.status != ServiceJobStatus.LOCKED:
