@@ -1,9 +1,10 @@
-"""Statements, Python calls and CPU of one review completion and one job completion of approval_9 (SQLite).
+"""Statements, Python calls and CPU of approval_9's commands on SQLite: start, the intake job's completion (9
+reviews and their timers open), a review completion and the permit job's completion.
 
 Load-independent measures of the command path's persistence side: SQL statements per command (a
 `before_cursor_execute` listener), Python function calls (cProfile) and process CPU time. Each figure is for the
 same command on warm caches (spec and workflow caches hit, as in production): the median over `--instances`
-instances of the 5th review completion and of the permit job's completion.
+instances (reviews: the 5th and 6th; a job completion without its claim).
 Run by hand: .venv/bin/python bench/command_cost.py [--instances 20] [--profile review|job] [--sql]
 """
 
@@ -47,7 +48,7 @@ class Statements:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--instances", type=int, default=20)
-    parser.add_argument("--profile", choices=["review", "job"], help="print cProfile's top functions for it")
+    parser.add_argument("--profile", choices=["start", "intake", "review", "job"], help="print cProfile's top functions for it")
     parser.add_argument("--top", type=int, default=40, help="functions printed with --profile")
     parser.add_argument("--callees", help="with --profile: print the callees of functions matching this")
     parser.add_argument("--sql", action="store_true", help="print the statements of the last measured commands")
@@ -60,8 +61,9 @@ def main() -> None:
                               topics=["bench.*"])
         statements = Statements()
         event.listen(state.db_engine, "before_cursor_execute", statements)
-        measured: dict[str, list[tuple[int, int, float]]] = {"review": [], "job": []}
-        cpu_ms: dict[str, list[float]] = {"review": [], "job": []}
+        names = ("start", "intake", "review", "job")
+        measured: dict[str, list[tuple[int, int, float]]] = {name: [] for name in names}
+        cpu_ms: dict[str, list[float]] = {name: [] for name in names}
         sql: dict[str, list[str]] = {}
         profiles: dict[str, pstats.Stats] = {}
 
@@ -91,11 +93,23 @@ def main() -> None:
             else:
                 cpu_ms[name].append(cpu * 1000)
 
+        def claimed_job(topic: str) -> Callable[[], Any]:
+            """Claim the job (not measured); the returned function completes it."""
+            claimed = run_command(state.sessions, lambda s: jobs.claim(
+                s, state.ctx, [jobs.TopicRequest(topic, jobs.timedelta(minutes=5))], worker="bench-worker",
+                max_jobs=1, now=state.clock.now()))
+            assert len(claimed) == 1
+            return lambda: run_command(state.sessions, lambda s: jobs.complete(
+                s, state.ctx, claimed[0].id, {"permit_no": "x"}, worker="bench-worker", actor="bench-worker",
+                now=state.clock.now()))
+
         for i in range(args.instances + 2):  # two warm-up instances
             keep = i >= 2
-            instance_id = run_command(state.sessions, lambda s: instances.start(
-                s, state.ctx, "approval_9", {}, actor="bench", now=state.clock.now())).id
-            assert worker.run_until_idle() == 1  # intake
+            started: list[str] = []
+            measure("start", lambda: started.append(run_command(state.sessions, lambda s: instances.start(
+                s, state.ctx, "approval_9", {}, actor="bench", now=state.clock.now())).id), keep, profiled=i % 2 == 0)
+            instance_id = started[0]
+            measure("intake", claimed_job("bench.intake"), keep, profiled=i % 2 == 0)
             with state.sessions() as session:
                 tasks = human_tasks.list_tasks(session, instance_id=instance_id)
             for n, task in enumerate(tasks):
@@ -106,13 +120,7 @@ def main() -> None:
                     measure("review", complete, keep, profiled=n == 4)
                 else:
                     complete()
-            claimed = run_command(state.sessions, lambda s: jobs.claim(
-                s, state.ctx, [jobs.TopicRequest("bench.*", jobs.timedelta(minutes=5))], worker="bench-worker",
-                max_jobs=1, now=state.clock.now()))
-            assert len(claimed) == 1
-            measure("job", lambda j=claimed[0]: run_command(state.sessions, lambda s: jobs.complete(
-                s, state.ctx, j.id, {"permit_no": "x"}, worker="bench-worker", actor="bench-worker",
-                now=state.clock.now())), keep, profiled=i % 2 == 0)
+            measure("job", claimed_job("bench.issue_permit"), keep, profiled=i % 2 == 0)
             with state.sessions() as session:
                 assert instances.get_instance(session, instance_id).status == "completed"
         state.db_engine.dispose()

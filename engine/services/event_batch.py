@@ -70,6 +70,12 @@ def locked_head(session: Session, chain: str) -> Head:
     return head
 
 
+def new_chain(session: Session, chain: str) -> None:
+    """A chain this transaction creates (a new instance's): no head row can exist, so none is read. Were one
+    there, writing the head would fail on its key, and the command path re-applies the command."""
+    batch(session).heads.setdefault(chain, Head(chain, 0, GENESIS, stored=False))
+
+
 def write(session: Session) -> None:
     """Write the buffered rows (heads first: two transactions racing to create a chain conflict on its head,
     which the command path re-applies)."""

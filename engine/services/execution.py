@@ -51,6 +51,8 @@ class Loaded:
     # Task rows the command closed before persist (a clerk's completion): with the open rows, what may have had
     # an open clock pause (pauses.sync skips its read when none of them, nor a new task, pauses the clock).
     closed_tasks: list[HumanTask] = field(default_factory=list)
+    # An instance inserted by this transaction (start): it has no task, timer or job rows to read yet.
+    new: bool = False
 
 
 def lock_instance(session: Session, instance_id: str) -> ProcessInstance:
@@ -109,15 +111,16 @@ def persist(session: Session, ctx: EngineContext, loaded: Loaded, result: runtim
     if result.completed_elements:
         record(session, ctx, instance.id, EventKind.INSTANCE_ADVANCED, actor=actor, now=now,
                payload={"elements": result.completed_elements})
-    open_tasks, paused_before = _sync_human_tasks(session, ctx, instance, parsed, result, actor=actor, now=now)
+    open_tasks, paused_before = _sync_human_tasks(session, ctx, instance, parsed, result, actor=actor, now=now,
+                                                  new=loaded.new)
     # An open clock pause belongs to a task that was open and pausing at the last persist (pauses.sync opens and
     # closes them; the instance lock serializes commands): if no such task, closed or open, and no task pausing
     # now, there is nothing to open, close, freeze or thaw, and its read is skipped.
     if paused_before or any(sla.pauses_clock(t) for t in [*loaded.closed_tasks, *open_tasks]):
         result = pauses.sync(session, ctx, loaded, result, actor=actor, now=now, open_tasks=open_tasks)
-    _sync_timers(session, ctx, instance, workflow, result, actor=actor, now=now)
+    _sync_timers(session, ctx, instance, workflow, result, actor=actor, now=now, new=loaded.new)
     if loaded.jobs_waiting or result.job_requests:
-        job_rows.sync(session, ctx, instance, workflow, result, actor=actor, now=now)
+        job_rows.sync(session, ctx, instance, workflow, result, actor=actor, now=now, new=loaded.new)
     if result.done and instance.status not in (InstanceStatus.COMPLETED, InstanceStatus.TERMINATED):
         instance.status = InstanceStatus.COMPLETED
         instance.ended_at = now
@@ -152,14 +155,15 @@ _OPEN_TASKS = (
 
 
 def _sync_human_tasks(session: Session, ctx: EngineContext, instance: ProcessInstance, parsed: ParsedProcess,
-                      result: runtime.StepResult, *, actor: str, now: datetime) -> tuple[list[HumanTask], bool]:
+                      result: runtime.StepResult, *, actor: str, now: datetime,
+                      new: bool = False) -> tuple[list[HumanTask], bool]:
     """Open a row per new ready user task, cancel rows whose task is gone; returns what pauses.sync needs: the
     new rows and the open rows that pause the instance's clock, and whether any row open before did."""
     # Ids and properties only: a wide fan-out has dozens of open rows and a command changes one or two, so only
     # those (and the open ones that pause the clock) are loaded as objects.
     open_rows = {
         spiff_id: (row_id, properties)
-        for row_id, spiff_id, properties in session.execute(_OPEN_TASKS, {"instance_id": instance.id})
+        for row_id, spiff_id, properties in ([] if new else session.execute(_OPEN_TASKS, {"instance_id": instance.id}))
     }
     ready = {t.spiff_task_id: t for t in result.human_tasks}
     still_open = [session.get_one(HumanTask, row_id) for spiff_id, (row_id, properties) in open_rows.items()
@@ -215,8 +219,9 @@ _WAITING_TIMERS = (
 
 
 def _sync_timers(session: Session, ctx: EngineContext, instance: ProcessInstance, workflow: BpmnWorkflow,
-                 result: runtime.StepResult, *, actor: str, now: datetime) -> None:
-    waiting_rows = {row.spiff_task_id: row for row in session.scalars(_WAITING_TIMERS, {"instance_id": instance.id})}
+                 result: runtime.StepResult, *, actor: str, now: datetime, new: bool = False) -> None:
+    waiting_rows = {} if new else {
+        row.spiff_task_id: row for row in session.scalars(_WAITING_TIMERS, {"instance_id": instance.id})}
     waiting = {t.spiff_task_id: t for t in result.timers}
     for spiff_id, row in waiting_rows.items():
         if spiff_id in waiting:

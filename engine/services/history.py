@@ -109,6 +109,11 @@ def record(
     return Recorded(chain, seq, digest)
 
 
+def new_chain(session: Session, chain: str) -> None:
+    """The chain begins in this transaction (a new instance's): its head is not read (event_batch.new_chain)."""
+    event_batch.new_chain(session, chain)
+
+
 def write_pending(session: Session) -> None:
     """Write this transaction's buffered events now (also done before commit and before history reads)."""
     event_batch.write(session)

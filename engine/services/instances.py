@@ -24,7 +24,7 @@ from engine.models import (
     Timer,
     TimerStatus,
 )
-from engine.services import execution, job_rows
+from engine.services import execution, history, job_rows
 from engine.services import calendars
 from engine.services.context import EngineContext
 from engine.services.deployments import get_definition, latest_definition
@@ -41,7 +41,7 @@ def start(session: Session, ctx: EngineContext, key: str, variables: dict[str, A
         raise InvalidInput(f"definition {definition_id} is {definition.process_key!r}, not {key!r}")
     parsed = ctx.specs.get(definition)
     workflow = runtime.new_workflow(parsed, variables, now)
-    runtime.bind_calendar(workflow, calendars.current(session, ctx))  # timers count with the loaded schedules
+    runtime.bind_calendar(workflow, calendars.lazy(session, ctx))  # timers count with the loaded schedules
     instance = ProcessInstance(
         id=str(uuid.uuid4()),
         definition_id=definition.id,
@@ -56,10 +56,11 @@ def start(session: Session, ctx: EngineContext, key: str, variables: dict[str, A
     )
     session.add(instance)
     session.flush()
+    history.new_chain(session, instance.id)  # its chain starts here: no head to read
     execution.record(session, ctx, instance.id, EventKind.INSTANCE_STARTED, actor=actor, now=now,
                      payload={"key": key, "version": definition.version, "definition_id": definition.id,
                               "business_key": business_key, "variables": variables})
-    loaded = execution.Loaded(instance, definition, parsed, workflow)
+    loaded = execution.Loaded(instance, definition, parsed, workflow, jobs_waiting=False, new=True)
     result = runtime.advance(workflow, now)
     execution.persist(session, ctx, loaded, result, actor=actor, now=now)
     return InstanceOut.from_model(instance, runtime.workflow_data(workflow))

@@ -31,8 +31,10 @@ _OPEN_JOBS = (  # built once, the instance bound per call
 
 
 def sync(session: Session, ctx: EngineContext, instance: ProcessInstance, workflow: BpmnWorkflow,
-         result: runtime.StepResult, *, actor: str, now: datetime) -> None:
-    open_rows = {row.spiff_task_id: row for row in session.scalars(_OPEN_JOBS, {"instance_id": instance.id})}
+         result: runtime.StepResult, *, actor: str, now: datetime, new: bool = False) -> None:
+    """`new`: the instance was inserted by this transaction, so it has no rows to read yet."""
+    open_rows = {} if new else {
+        row.spiff_task_id: row for row in session.scalars(_OPEN_JOBS, {"instance_id": instance.id})}
     for spiff_id, row in open_rows.items():
         if runtime.task_state(workflow, spiff_id) != "STARTED":
             cancel(session, ctx, row, actor=actor, now=now)
