@@ -143,12 +143,15 @@ def fire_due_timers(workflow: BpmnWorkflow, now: datetime) -> StepResult:
 
 
 def snapshot(workflow: BpmnWorkflow, completed: list[str] | None = None) -> StepResult:
+    # One walk for both lists: READY and WAITING are both definite states, so the walk descends into the same
+    # tasks for either, and splitting its result keeps each list in the order of its own walk.
+    found = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)
     human = [
         ReadyTask(str(t.id), t.task_spec.bpmn_id, t.task_spec.bpmn_name)
-        for t in workflow.get_tasks(state=TaskState.READY, manual=True)
+        for t in found if t._state == TaskState.READY and t.task_spec.manual
     ]
     timers = []
-    for t in workflow.get_tasks(state=TaskState.WAITING):
+    for t in (t for t in found if t._state == TaskState.WAITING):
         event_definition = getattr(t.task_spec, "event_definition", None)
         if isinstance(event_definition, TimerEventDefinition):
             engine_facts = timer_ops.facts(t)
