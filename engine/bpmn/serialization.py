@@ -19,6 +19,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
 from engine.bpmn.external_tasks import EXTERNAL_TASK_CONVERTERS
 from engine.bpmn.fast_dump import FastStateDict
+from engine.bpmn.incremental_dump import IncrementalDump
 from engine.bpmn.script_env import make_script_engine
 from engine.bpmn.timers import TIMER_CONVERTERS
 
@@ -78,7 +79,17 @@ def state_dict(workflow: BpmnWorkflow) -> dict[str, Any]:
     return _SERIALIZER.to_dict(workflow)
 
 
+_INCREMENTAL = IncrementalDump(_FAST, BpmnWorkflowSerializer.VERSION_KEY)
+
+
 def dump_workflow(workflow: BpmnWorkflow) -> str:
+    # The same text, with the fragments of tasks unchanged since this object's last dump reused (incremental_dump.py).
+    if _FAST.fast and type(workflow) is BpmnWorkflow:
+        return _INCREMENTAL.dump_text(workflow, SERIALIZER_VERSION)
+    return full_dump(workflow)
+
+
+def full_dump(workflow: BpmnWorkflow) -> str:
     dct = state_dict(workflow)
     dct[BpmnWorkflowSerializer.VERSION_KEY] = SERIALIZER_VERSION
     # The same text without the encoder's cycle bookkeeping (~1/3 of the encoding): state dicts are trees.

@@ -1,0 +1,182 @@
+"""The incremental state JSON (engine/bpmn/incremental_dump.py) is the full dump's text, at every step of the corpus
+and after every kind of change that must not reuse a kept fragment."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+
+from engine.bpmn import incremental_dump, runtime, serialization
+from engine.bpmn.parsing import load_process
+from tests.unit.bpmn.test_fast_scan import ANSWERS, CORPUS, ROOT, T0, _drive
+
+APPROVAL_9 = ROOT / "bench/approval_9.bpmn"
+
+
+def _same(workflow: BpmnWorkflow) -> str:
+    text = serialization.dump_workflow(workflow)
+    assert text == serialization.full_dump(workflow)
+    return text
+
+
+def _fallbacks() -> int:
+    return serialization._INCREMENTAL.fallbacks
+
+
+def _mid_run(steps: int = 3) -> BpmnWorkflow:
+    workflow = _drive(load_process(APPROVAL_9.read_bytes(), file=APPROVAL_9.name), check=False, steps=steps)
+    _same(workflow)  # the first dump keeps the fragments
+    return workflow
+
+
+def _all_tasks(workflow: BpmnWorkflow) -> list[Task]:
+    return [task for wf in (workflow, *workflow.subprocesses.values()) for task in wf.tasks.values()]
+
+
+def _ready_user_task(workflow: BpmnWorkflow) -> Task:
+    return next(t for t in _all_tasks(workflow) if t.state == TaskState.READY and t.task_spec.manual)
+
+
+def _reused(workflow: BpmnWorkflow) -> int:
+    memo = incremental_dump._MEMOS[workflow]
+    return sum(len(entries) for _wf, entries in memo.entries.values())
+
+
+def test_the_incremental_path_is_taken() -> None:
+    workflow = _mid_run()
+    assert incremental_dump._MEMOS.get(workflow) is not None
+    assert _reused(workflow) > len(_all_tasks(workflow)) // 2
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.stem)
+def test_same_text_as_the_full_dump_at_every_step(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tests.unit.bpmn.test_fast_scan as driver
+
+    before = _fallbacks()
+    monkeypatch.setattr(driver, "_check_every_filter", _same)
+    workflow = _drive(load_process(path.read_bytes(), file=path.name), check=True)
+    text = _same(workflow)
+    assert _fallbacks() == before  # nothing in the corpus changes a finished task or a shared container
+    reloaded = serialization.load_workflow(text, workflow.spec, workflow.subprocess_specs)
+    assert incremental_dump._MEMOS.get(reloaded) is None  # a reload starts afresh
+    assert _same(reloaded) == text
+    assert _same(reloaded) == text  # and its second dump reuses its own fragments
+
+
+def test_in_place_change_of_a_ready_tasks_data() -> None:
+    workflow = _mid_run()
+    task = _ready_user_task(workflow)
+    task.data["opinion"] = "改"  # a new key: its predicted children's deltas list it as deleted
+    _same(workflow)
+    task.data["opinion"] = "同意"
+    _same(workflow)
+    del task.data["opinion"]
+    _same(workflow)
+
+
+def test_in_place_change_of_a_container_shared_with_finished_tasks() -> None:
+    """Spiff copies data one level deep: a value nested in a dict is the same object in a parent and its children.
+    A script of the running child that appends to it changes the finished parent's data too."""
+    workflow = _mid_run()
+    task = _ready_user_task(workflow)
+    parent = task.parent
+    assert parent is not None and parent.state == TaskState.COMPLETED
+    shared: list[Any] = ["甲"]
+    parent.data["form"] = {"items": shared}
+    task.data["form"] = {"items": shared}
+    serialization.full_dump(workflow)
+    incremental_dump.forget(workflow)  # the parent was changed behind Spiff's back above: start afresh
+    _same(workflow)
+    before = _fallbacks()
+    task.data["form"]["items"].append("乙")  # what `form["items"].append(...)` in the child's script does
+    _same(workflow)
+    assert _fallbacks() == before + 1
+    task.data["form"]["items"] = ["丙"]  # replaced in the child only: the parent keeps ["甲", "乙"]
+    _same(workflow)
+
+
+def test_in_place_change_of_workflow_data() -> None:
+    workflow = _mid_run()
+    workflow.data["materials"] = ["M1"]
+    _same(workflow)
+    workflow.data["materials"].append("M2")
+    _same(workflow)
+
+
+def test_a_child_added_to_a_finished_task() -> None:
+    workflow = _mid_run()
+    finished = next(t for t in workflow.tasks.values() if t.state == TaskState.COMPLETED and t.children)
+    before = _fallbacks()
+    finished._add_child(finished.children[0].task_spec, TaskState.FUTURE)
+    _same(workflow)
+    assert _fallbacks() == before + 1
+
+
+def test_internal_data_of_a_waiting_timer_and_of_a_finished_task() -> None:
+    workflow = _mid_run()
+    timer = next(t for t in _all_tasks(workflow) if t.state == TaskState.WAITING and t.internal_data)
+    timer.internal_data["event_value"] = "2030-01-01T00:00:00+00:00"  # a moved due, in place
+    _same(workflow)
+    finished = next(t for t in _all_tasks(workflow) if t.state & TaskState.FINISHED_MASK and t.internal_data)
+    finished.internal_data["engine_note"] = 1
+    _same(workflow)
+    finished.internal_data = {}
+    _same(workflow)
+
+
+def test_reset_and_cancel() -> None:
+    workflow = _mid_run(steps=6)
+    done = [t for t in workflow.tasks.values() if t.state == TaskState.COMPLETED and t.task_spec.manual]
+    if done:
+        workflow.reset_from_task_id(done[0].id)
+        _same(workflow)
+    workflow.cancel()
+    _same(workflow)
+
+
+def test_a_value_a_snapshot_cannot_follow_turns_reuse_off_for_the_next_dump() -> None:
+    nested: list[Any] = [1, {"b": (2, [3])}]
+    snapshots = incremental_dump._snapshot([{"a": nested}, "text", 5])
+    assert snapshots is not None and {id(s[0]) for s in snapshots} == {id(nested), id(nested[1]), id(nested[1]["b"][1])} | {
+        id(next(iter(s[0] for s in snapshots if type(s[0]) is dict and "a" in s[0])))}
+    assert incremental_dump._snapshot([{"a": [object()]}]) is None  # its changes cannot be seen by a snapshot
+    cyclic: list[Any] = []
+    cyclic.append(cyclic)
+    assert incremental_dump._snapshot([cyclic]) is not None
+
+    workflow = _mid_run()
+    incremental_dump._MEMOS[workflow].snapshots = None
+    before = _fallbacks()
+    _same(workflow)
+    assert _fallbacks() == before + 1
+    assert incremental_dump._MEMOS[workflow].snapshots is not None
+
+
+def test_commands_in_a_row_on_the_same_object() -> None:
+    """Complete every review of approval_9 one by one, firing its timers once, dumping after each command."""
+    parsed = load_process(APPROVAL_9.read_bytes(), file=APPROVAL_9.name)
+    now = T0
+    workflow = runtime.new_workflow(parsed, {"project": "示范", "applicant_id": "A1", "limit": 5}, now)
+    result = runtime.advance(workflow, now)
+    _same(workflow)
+    before = _fallbacks()
+    jobs: list[str] = []
+    for step in range(40):
+        jobs += [request.spiff_task_id for request in result.job_requests]
+        if result.human_tasks:
+            result = runtime.complete_user_task(workflow, result.human_tasks[-1].spiff_task_id, dict(ANSWERS), now)
+        elif jobs:
+            result = runtime.complete_external_task(workflow, jobs.pop(0), {"ok": True}, now)
+        else:
+            break
+        if step == 2:
+            now += timedelta(days=30)
+            result = runtime.advance(workflow, now)
+        _same(workflow)
+    assert result.done and _fallbacks() == before
