@@ -274,7 +274,8 @@ class IncrementalDump:
                 parts.append(f'"{task.id}":{_ENCODE(registry.convert(task))}')
                 continue
             parent_task = tasks.get(task._parent) if task._parent is not None else None
-            text = f'"{task.id}":{_ENCODE(task_dict(task, tasks, convert, typename))}'
+            dct = task_dict(task, tasks, convert, typename)
+            text = f'"{dct["id"]}":{_ENCODE(dct)}'
             parts.append(text)
             state = task._state
             if state & _FINISHED:
