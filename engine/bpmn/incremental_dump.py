@@ -239,11 +239,13 @@ class IncrementalDump:
         old = kept[1] if kept is not None and kept[0] is wf else {}
         entries: dict[int, _Entry] = {}
         reused: set[int] = set()  # id() of the tasks whose fragment was reused
+        present: set[int] = set()  # id() of the tasks met so far (a parent comes before its children)
         parts: list[str] = []
         sources: dict[int, Task] = {}
         joins: set[Any] = set()
         for task in tasks.values():
             key = id(task)
+            present.add(key)
             entry = old.get(key)
             if entry is not None:
                 if entry.finished:
@@ -256,7 +258,8 @@ class IncrementalDump:
                 elif entry.own is None:  # a predicted task with no data of its own: structure and parent's keys
                     parent_task = entry.parent_task
                     usable = not task.data and not task.internal_data and entry.holds(task) and (
-                        _same_keys(parent_task.data, entry.parent_keys) if parent_task is not None
+                        id(parent_task) in present and _same_keys(parent_task.data, entry.parent_keys)
+                        if parent_task is not None
                         else task._parent is None or task._parent not in tasks)
                 else:  # an open task with data: structure, parent's fragment, and every container of its own
                     parent_task = entry.parent_task
