@@ -25,9 +25,9 @@ from tests.conftest import HMAC_KEY, ROOT, engine_state
 APPROVAL_9 = ROOT / "bench" / "approval_9.bpmn"
 # Measured after the issue-14 persistence work (bench/command_cost.py), BEGIN included, COMMIT not: a review
 # completion on a warm cache is 12 (lock, task, chain head, open task and timer rows, 4 writes, 3 history
-# writes); a job completion 12 (its open job rows instead of the task). Before: 22 and 21.
+# writes); a job completion 11 (instance and job locked together, its open job rows). Before: 22 and 21.
 REVIEW_STATEMENTS = 12
-JOB_STATEMENTS = 12
+JOB_STATEMENTS = 11
 START_STATEMENTS = 8  # a new instance: no rows to read, no chain head yet (was 13)
 
 router = TaskRouter()
