@@ -3,7 +3,9 @@
 Starts `--jobs` instances of the one-service-task process (as bench/workers_pg.py does) on a fresh database,
 then one child process (this script with --child, so every workflow is a cache miss as in the real benchmark)
 drains them with LocalBackend, counting per phase: process CPU ms, SQL statements (a `before_cursor_execute`
-listener) and, with --profile, Python function calls (cProfile; the top functions by own time are printed).
+listener; the pool's pre-ping counted too), and for the whole run: the PostgreSQL backend's CPU (/proc), the
+workflow cache's hits and the cyclic GC's time. With --profile: Python function calls (cProfile with a CPU clock;
+the top functions by own time and the engine's functions by cumulative time are printed).
 
     .venv/bin/python bench/profile_worker_pg.py [--jobs 200] [--io-ms 0] [--profile [--dump FILE]]
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import collections
 import cProfile
+import gc
 import io
 import json
 import os
@@ -113,6 +116,17 @@ def child(url: str, var: str, io_ms: float, profile: bool) -> None:
     profiler = cProfile.Profile(time.process_time) if profile else None  # CPU, not waits
     with state.db_engine.connect():
         pass  # the backend whose CPU is counted exists before the clock starts
+    collections_: collections.Counter[str] = collections.Counter()
+    gc_started: list[float] = []
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:  # time in the cyclic GC, per generation
+        if phase == "start":
+            gc_started[:] = [time.process_time()]
+        elif gc_started:
+            collections_[f"gen{info['generation']}"] += 1
+            collections_["cpu_s"] += time.process_time() - gc_started[0]
+
+    gc.callbacks.append(on_gc)
     server0 = {pid: _server_cpu(pid) for pid in backends}
     cpu0, wall0 = time.process_time(), time.perf_counter()
     if profiler:
@@ -130,7 +144,8 @@ def child(url: str, var: str, io_ms: float, profile: bool) -> None:
         "statements_per_job": {k: v / done for k, v in phases.statements.items()},
         "kinds": sorted(([p, k, n / done] for (p, k), n in phases.kinds.items()), key=lambda x: (x[0], -x[2])),
         "cache": {"hits": state.ctx.workflows.hits, "misses": state.ctx.workflows.misses},
-        "specs": getattr(state.ctx.specs, "stats", lambda: None)() if hasattr(state.ctx.specs, "stats") else None,
+        "gc": {"collections": {k: v for k, v in collections_.items() if k != "cpu_s"},
+               "cpu_ms_per_job": collections_["cpu_s"] * 1000 / done, "thresholds": gc.get_threshold()},
     }
     if profiler:
         stats = pstats.Stats(profiler)
@@ -184,7 +199,8 @@ def main() -> None:
               f"statements {report['statements_per_job'].get(phase, 0):5.1f}/job")
     for phase, kind, n in report["kinds"]:
         print(f"    {phase:9s} {n:5.2f}  {kind}")
-    print(f"  workflow cache {report['cache']}")
+    print(f"  workflow cache {report['cache']}; cyclic GC {report['gc']['cpu_ms_per_job']:.3f} ms/job, "
+          f"collections {report['gc']['collections']}, thresholds {report['gc']['thresholds']}")
     if "calls_per_job" in report:
         print(f"  Python function calls per job (cProfile): {report['calls_per_job']:.0f}")
         print(report["top"])
