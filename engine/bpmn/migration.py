@@ -34,7 +34,7 @@ from SpiffWorkflow.specs.base import TaskSpec
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
 
-from engine.bpmn import timer_ops
+from engine.bpmn import incremental_dump, timer_ops
 from engine.bpmn.now import engine_now
 from engine.bpmn.parsing import ParsedProcess
 from engine.errors import InvalidInput, MigrationRefused
@@ -251,6 +251,7 @@ def migrate(workflow: BpmnWorkflow, target: ParsedProcess, id_map: Mapping[str, 
     if problems:
         raise MigrationRefused(f"cannot move to {target_label}: " + "; ".join(problems), problems=problems)
     before = active_elements(workflow)
+    incremental_dump.forget(workflow)  # specs and data are swapped on finished tasks: the next dump encodes all
     saved = {task.id: (task.data, task.internal_data) for task in workflow.get_tasks(state=RESET)}
     outcome = MigrationOutcome()
     with engine_now(now):
