@@ -25,10 +25,9 @@ from typing import Any
 from sqlalchemy import event
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from engine_throughput import BPMN, router
+from engine_throughput import BPMN
 from harness import engine_state
 
-from engine.sdk import LocalBackend, WorkerRunner
 from engine.services import deployments, human_tasks, instances, jobs
 from engine.services.commands import run_command
 
@@ -57,8 +56,6 @@ def main() -> None:
         state = engine_state(f"sqlite:///{tmp}/cost.sqlite3", Path(tmp) / "var")
         run_command(state.sessions, lambda s: deployments.deploy_path(s, state.ctx, BPMN, actor="bench",
                                                                       now=state.clock.now()))
-        worker = WorkerRunner(state.settings, [router], backend=LocalBackend(state), worker_id="bench-worker",
-                              topics=["bench.*"])
         statements = Statements()
         event.listen(state.db_engine, "before_cursor_execute", statements)
         names = ("start", "intake", "review", "job")
@@ -106,8 +103,9 @@ def main() -> None:
         for i in range(args.instances + 2):  # two warm-up instances
             keep = i >= 2
             started: list[str] = []
-            measure("start", lambda: started.append(run_command(state.sessions, lambda s: instances.start(
-                s, state.ctx, "approval_9", {}, actor="bench", now=state.clock.now())).id), keep, profiled=i % 2 == 0)
+            measure("start", lambda started=started: started.append(run_command(state.sessions, lambda s: (
+                instances.start(s, state.ctx, "approval_9", {}, actor="bench", now=state.clock.now()))).id), keep,
+                profiled=i % 2 == 0)
             instance_id = started[0]
             measure("intake", claimed_job("bench.intake"), keep, profiled=i % 2 == 0)
             with state.sessions() as session:

@@ -51,9 +51,12 @@ class Batch:
 def batch(session: Session) -> Batch:
     """This transaction's batch (a new one for a new transaction: what a rolled-back one held is gone)."""
     transaction = session.get_transaction()
+    if transaction is None:  # nothing ran yet: begin as the head's SELECT would (autobegin)
+        session.connection()
+        transaction = session.get_transaction()
+        assert transaction is not None
     current: Batch | None = session.info.get(_KEY)
     if current is None or current.transaction is not transaction:
-        assert transaction is not None  # record runs inside the caller's transaction
         current = Batch(transaction)
         session.info[_KEY] = current
     return current

@@ -235,3 +235,15 @@ def test_forms_are_read_once_per_version_and_still_checked(app: Flask, deploy: C
     with pytest.raises(FormInvalid):
         complete("review_design", {})
     assert complete("review_design", APPROVE) == []
+
+
+def test_an_event_recorded_first_in_a_session_is_committed(app: Flask) -> None:
+    """`record` as a session's first statement (nothing began yet) begins the transaction, as its read did."""
+    state = engine_state(app)
+    with state.sessions() as session:
+        history.record(session, hmac_key=HMAC_KEY.encode(), instance_id=None, kind=EventKind.CLOCK_SET,
+                       actor="admin", at=state.clock.now(), payload={"n": 1})
+        session.commit()
+    with state.sessions() as session:
+        assert [e.kind for e in history.list_events(session, "system")] == [EventKind.CLOCK_SET]
+    _verified(app)
