@@ -5,7 +5,7 @@ Load-independent measures of the command path's persistence side: SQL statements
 `before_cursor_execute` listener), Python function calls (cProfile) and process CPU time. Each figure is for the
 same command on warm caches (spec and workflow caches hit, as in production): the median over `--instances`
 instances (reviews: the 5th and 6th; a job completion without its claim).
-Run by hand: .venv/bin/python bench/command_cost.py [--instances 20] [--profile review|job] [--sql]
+Run by hand: .venv/bin/python bench/command_cost.py [--instances 20] [--profile review|job] [--sql] [--postgres]
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import event
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from engine_throughput import BPMN
+from engine_throughput import BPMN, postgres_database
 from harness import engine_state
 
 from engine.services import deployments, human_tasks, instances, jobs
@@ -50,10 +50,16 @@ def main() -> None:
     parser.add_argument("--profile", choices=["start", "intake", "review", "job"], help="print cProfile's top functions for it")
     parser.add_argument("--top", type=int, default=40, help="functions printed with --profile")
     parser.add_argument("--callees", help="with --profile: print the callees of functions matching this")
+    parser.add_argument("--postgres", action="store_true",
+                        help="on a fresh PostgreSQL database (APPROVALS_TEST_POSTGRES_URL) instead of SQLite")
     parser.add_argument("--sql", action="store_true", help="print the statements of the last measured commands")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        state = engine_state(f"sqlite:///{tmp}/cost.sqlite3", Path(tmp) / "var")
+        pg = postgres_database() if args.postgres else None
+        if args.postgres and pg is None:
+            return
+        url = pg[0] if pg else f"sqlite:///{tmp}/cost.sqlite3"
+        state = engine_state(url, Path(tmp) / "var")
         run_command(state.sessions, lambda s: deployments.deploy_path(s, state.ctx, BPMN, actor="bench",
                                                                       now=state.clock.now()))
         statements = Statements()
@@ -122,6 +128,8 @@ def main() -> None:
             with state.sessions() as session:
                 assert instances.get_instance(session, instance_id).status == "completed"
         state.db_engine.dispose()
+        if pg:
+            pg[1]()
     for name, values in measured.items():
         print(f"{name:<7} statements {statistics.median(v[0] for v in values):5.0f}   "
               f"calls {statistics.median(v[1] for v in values):7.0f}   "
