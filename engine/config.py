@@ -17,7 +17,7 @@ from engine.errors import ConfigError
 
 ENV_PREFIX = "APPROVALS_"
 # Single-underscore process settings that are not config keys (DESIGN.md §6).
-RESERVED_ENV = {"APPROVALS_CONFIG", "APPROVALS_LOCALE", "APPROVALS_TEST_POSTGRES_URL"}
+RESERVED_ENV = {"APPROVALS_CONFIG", "APPROVALS_LOCALE", "APPROVALS_TEST_POSTGRES_URL", "APPROVALS_CHECK_DUMPS"}
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,10 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 HMAC_KEY = "test-audit-key-0123456789abcdef"
 
+# Every state dump in the suite (and in the processes it starts) is checked against the full dump
+# (engine/bpmn/serialization.py).
+os.environ["APPROVALS_CHECK_DUMPS"] = "1"
+
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:

@@ -7,6 +7,7 @@ The script engine is not serialized: it is re-attached on every load.
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 from uuid import UUID
 
@@ -82,10 +83,19 @@ def state_dict(workflow: BpmnWorkflow) -> dict[str, Any]:
 _INCREMENTAL = IncrementalDump(_FAST, BpmnWorkflowSerializer.VERSION_KEY)
 
 
+class DumpMismatch(AssertionError):
+    """The incremental dump differs from the full one (only raised with APPROVALS_CHECK_DUMPS=1)."""
+
+
 def dump_workflow(workflow: BpmnWorkflow) -> str:
     # The same text, with the fragments of tasks unchanged since this object's last dump reused (incremental_dump.py).
     if _FAST.fast and type(workflow) is BpmnWorkflow:
-        return _INCREMENTAL.dump_text(workflow, SERIALIZER_VERSION)
+        text = _INCREMENTAL.dump_text(workflow, SERIALIZER_VERSION)
+        # The test suite sets APPROVALS_CHECK_DUMPS=1 (tests/conftest.py): every dump of every test, in its process
+        # and in the server and worker processes it starts, is compared with the full dump.
+        if os.environ.get("APPROVALS_CHECK_DUMPS") == "1" and text != full_dump(workflow):
+            raise DumpMismatch("the incremental state dump differs from the full dump")
+        return text
     return full_dump(workflow)
 
 

@@ -180,3 +180,13 @@ def test_commands_in_a_row_on_the_same_object() -> None:
             result = runtime.advance(workflow, now)
         _same(workflow)
     assert result.done and _fallbacks() == before
+
+
+def test_the_suite_checks_every_dump_against_the_full_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    # tests/conftest.py sets APPROVALS_CHECK_DUMPS=1: a wrong reuse anywhere in the suite fails the test that made it.
+    workflow = _mid_run()
+    monkeypatch.setattr(serialization._INCREMENTAL, "dump_text", lambda wf, version: "{}")
+    with pytest.raises(serialization.DumpMismatch):
+        serialization.dump_workflow(workflow)
+    monkeypatch.setenv("APPROVALS_CHECK_DUMPS", "0")  # production: the text as built, no second dump
+    assert serialization.dump_workflow(workflow) == "{}"
