@@ -20,7 +20,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Integer, bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine import metrics
@@ -46,16 +46,20 @@ class FireReport:
         return len(self.fired) + self.skipped + len(self.incidents)
 
 
+# Built once (building the select cost more than running it); `now` and `batch` are bound per tick.
+_DUE_CANDIDATES = (
+    select(Timer.id, Timer.instance_id)
+    .join(ProcessInstance, ProcessInstance.id == Timer.instance_id)
+    .where(Timer.status == TimerStatus.WAITING, Timer.due_at <= bindparam("now", type_=Timer.__table__.c.due_at.type),
+           ProcessInstance.status == InstanceStatus.RUNNING)
+    .order_by(Timer.due_at)
+    .limit(bindparam("batch", type_=Integer))
+)
+
+
 def due_candidates(session: Session, now: datetime, batch: int) -> list[tuple[str, str]]:
     """(timer id, instance id) of due waiting timers of running instances, oldest due first."""
-    rows = session.execute(
-        select(Timer.id, Timer.instance_id)
-        .join(ProcessInstance, ProcessInstance.id == Timer.instance_id)
-        .where(Timer.status == TimerStatus.WAITING, Timer.due_at <= now,
-               ProcessInstance.status == InstanceStatus.RUNNING)
-        .order_by(Timer.due_at)
-        .limit(batch)
-    ).all()
+    rows = session.execute(_DUE_CANDIDATES, {"now": now, "batch": batch}).all()
     return [(r[0], r[1]) for r in rows]
 
 

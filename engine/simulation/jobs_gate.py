@@ -28,6 +28,12 @@ from sqlalchemy import func, select
 from engine.models import ServiceJob, ServiceJobStatus
 from engine.worker.backends import FetchedJob, LocalBackend, TopicLock
 
+# When an open job can next become claimable: the earliest retry of an available one, lock expiry of a locked one.
+_NEXT_CLAIMABLE = (
+    select(func.min(ServiceJob.run_after)).where(ServiceJob.status == ServiceJobStatus.AVAILABLE),
+    select(func.min(ServiceJob.lock_expires_at)).where(ServiceJob.status == ServiceJobStatus.LOCKED),
+)
+
 
 class GatedLocalBackend(LocalBackend):
     def __init__(self, *args: object, **kwargs: object) -> None:
@@ -57,8 +63,5 @@ class GatedLocalBackend(LocalBackend):
     def _next_claimable(self) -> datetime | None:
         """The earliest `run_after` of an available job or lock expiry of a locked one (None: no open job)."""
         with self.state.sessions() as session:
-            times = [session.scalar(select(func.min(ServiceJob.run_after))
-                                    .where(ServiceJob.status == ServiceJobStatus.AVAILABLE)),
-                     session.scalar(select(func.min(ServiceJob.lock_expires_at))
-                                    .where(ServiceJob.status == ServiceJobStatus.LOCKED))]
+            times = [session.scalar(statement) for statement in _NEXT_CLAIMABLE]
         return min((t for t in times if t is not None), default=None)

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, literal_column, select
+from sqlalchemy import bindparam, func, literal_column, select
 
 from engine.app_state import AppState, build_state
 from engine.bureau import applicants, applications, credit
@@ -33,6 +33,14 @@ from engine.simulation.behaviour import PROCESS_OF, Project, Rates, draw_project
 START = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)  # a Monday
 CACHE_MARGIN = 16  # workflow-cache entries beyond one per project
 QUERY_CHUNK = 500  # instance ids per IN (...) list (SQLite allows 32,766 parameters; keep statements small)
+
+# The loop's own reads, built once (building a select costs more than running these) and bound per call.
+_NEXT_DUE = select(func.min(Timer.due_at)).where(Timer.status == TimerStatus.WAITING, Timer.due_at.is_not(None))
+_NEW_TASKS = (select(HumanTask, literal_column("human_tasks.rowid"))
+              .where(HumanTask.status == HumanTaskStatus.OPEN,
+                     HumanTask.instance_id.in_(bindparam("instances", expanding=True)),
+                     HumanTask.created_at >= bindparam("since", type_=HumanTask.__table__.c.created_at.type)))
+_TIMER_INSTANCES = select(Timer.instance_id).where(Timer.id.in_(bindparam("timers", expanding=True)))
 
 
 @dataclass(frozen=True)
@@ -165,8 +173,7 @@ class Simulation:
 
     def _next_timer(self) -> datetime | None:
         with self.state.sessions() as s:
-            return s.scalar(select(func.min(Timer.due_at)).where(Timer.status == TimerStatus.WAITING,
-                                                                Timer.due_at.is_not(None)))
+            return s.scalar(_NEXT_DUE)
 
     # --- applicants and clerks ---------------------------------------------------------------------------------
 
@@ -213,10 +220,7 @@ class Simulation:
         with self.state.sessions() as s:
             for start in range(0, len(touched), QUERY_CHUNK):
                 rows.extend((task, rowid) for task, rowid in s.execute(
-                    select(HumanTask, literal_column("human_tasks.rowid"))
-                    .where(HumanTask.status == HumanTaskStatus.OPEN,
-                           HumanTask.instance_id.in_(touched[start:start + QUERY_CHUNK]),
-                           HumanTask.created_at >= self._seen_since)))
+                    _NEW_TASKS, {"instances": touched[start:start + QUERY_CHUNK], "since": self._seen_since}))
         rows.sort(key=lambda pair: (pair[0].instance_id, pair[1]))
         for row, _rowid in rows:
             if row.id in self._planned:
@@ -237,7 +241,7 @@ class Simulation:
 
     def _instances_of_timers(self, timer_ids: list[str]) -> set[str]:
         with self.state.sessions() as s:
-            return set(s.scalars(select(Timer.instance_id).where(Timer.id.in_(timer_ids))))
+            return set(s.scalars(_TIMER_INSTANCES, {"timers": timer_ids}))
 
     def _answer(self, task_id: str, data: dict[str, Any]) -> None:
         state = self.state
