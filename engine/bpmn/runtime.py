@@ -18,13 +18,12 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
 
-from engine.bpmn import external_tasks
+from engine.bpmn import external_tasks, timer_ops
 from engine.bpmn.external_tasks import JobRequest
-from engine.bpmn import timer_ops
 from engine.bpmn.now import engine_now
-from engine.bpmn.timers import bind_calendar  # noqa: F401  (services bind the calendar through runtime)
 from engine.bpmn.parsing import ParsedProcess
 from engine.bpmn.script_env import make_script_engine
+from engine.bpmn.timers import bind_calendar  # noqa: F401  (services bind the calendar through runtime)
 from engine.errors import SandboxViolation, ScriptFailed, TaskAlreadyCompleted, TaskNotFound
 
 T = TypeVar("T")

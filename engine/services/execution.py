@@ -30,8 +30,7 @@ from engine.models import (
     Timer,
     TimerStatus,
 )
-from engine.services import history, job_rows
-from engine.services import calendars, pauses, sla, timer_rows  # timers, calendar, SLA clocks (issue 5)
+from engine.services import calendars, history, job_rows, pauses, sla, timer_rows
 from engine.services.context import EngineContext
 from engine.services.workflow_cache import command_clock
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from engine.auth.policy import TaskScope
 from engine.bpmn import runtime
+from engine.calendar import WorkCalendar
 from engine.dto import TaskOut
 from engine.errors import InstanceNotRunning, InvalidInput, TaskAlreadyCompleted, TaskClaimedByOther, TaskNotFound
 from engine.models import (
@@ -21,9 +22,7 @@ from engine.models import (
     ProcessInstance,
     TaskDraft,
 )
-from engine.services import execution
-from engine.calendar import WorkCalendar
-from engine.services import sla
+from engine.services import execution, sla
 from engine.services.context import EngineContext
 from engine.services.forms import validate_form
 

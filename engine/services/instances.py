@@ -24,8 +24,7 @@ from engine.models import (
     Timer,
     TimerStatus,
 )
-from engine.services import execution, history, job_rows
-from engine.services import calendars
+from engine.services import calendars, execution, history, job_rows
 from engine.services.context import EngineContext
 from engine.services.deployments import get_definition, latest_definition
 

@@ -27,11 +27,11 @@ from typing import Any
 from sqlalchemy import Integer, String, and_, bindparam, case, or_, select, update
 from sqlalchemy.orm import Session
 
+from engine import metrics
 from engine.bpmn import runtime
 from engine.dto import JobOut
 from engine.errors import InstanceNotRunning, InvalidInput, JobNotClaimed, JobNotFound, JobNotOpen
 from engine.models import EventKind, IncidentKind, InstanceStatus, ProcessInstance, ServiceJob, ServiceJobStatus
-from engine import metrics
 from engine.services import execution, incidents
 from engine.services.context import EngineContext
 from engine.services.history import format_at

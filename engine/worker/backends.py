@@ -98,10 +98,9 @@ class LocalBackend:
 
     def fetch(self, worker: str, topics: Sequence[TopicLock], max_jobs: int, wait: float,
               interrupt: threading.Event | None = None) -> list[FetchedJob]:
+        from engine.errors import Busy
         from engine.services.job_polling import fetch_and_lock
         from engine.services.jobs import TopicRequest
-
-        from engine.errors import Busy
 
         state = self.state
         try:
