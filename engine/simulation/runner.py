@@ -222,7 +222,11 @@ class Simulation:
                 rows.extend((task, rowid) for task, rowid in s.execute(
                     _NEW_TASKS, {"instances": touched[start:start + QUERY_CHUNK], "since": self._seen_since}))
         rows.sort(key=lambda pair: (pair[0].instance_id, pair[1]))
-        for row, _rowid in rows:
+        self._plan([row for row, _rowid in rows])
+
+    def _plan(self, rows: list[HumanTask]) -> None:
+        """Schedule the simulated answer of every open task not planned yet, in the order given."""
+        for row in rows:
             if row.id in self._planned:
                 continue
             self._planned.add(row.id)

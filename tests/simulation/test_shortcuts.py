@@ -10,18 +10,15 @@ default cache size) must give the same figures, counters and task answers for th
 
 from __future__ import annotations
 
-import heapq
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
-from engine.calendar import SHANGHAI
 from engine.config import load_settings
 from engine.models import HumanTask, HumanTaskStatus, ServiceJob, ServiceJobStatus
 from engine.services.workflow_cache import DEFAULT_SIZE
-from engine.simulation.behaviour import plan_task
 from engine.simulation.figures import collect
 from engine.simulation.jobs_gate import GatedLocalBackend
 from engine.simulation.runner import Simulation, SimulationConfig, stuck_instances
@@ -50,22 +47,7 @@ class ReferenceSimulation(Simulation):
         with self.state.sessions() as s:
             rows = s.scalars(select(HumanTask).where(HumanTask.status == HumanTaskStatus.OPEN,
                                                      HumanTask.created_at >= self._seen_since)).all()
-        for row in rows:
-            if row.id in self._planned:
-                continue
-            self._planned.add(row.id)
-            project = self.by_instance[row.instance_id]
-            opened = row.created_at.astimezone(SHANGHAI)
-            plan = plan_task(project, row.bpmn_id, (row.form_key or "").removesuffix(".schema.json"),
-                             row.properties or {}, opened.date().isoformat(), self.config.rates)
-            if plan.after_wd is None:
-                continue
-            day = self.calendar.add_working_days(opened.date(), plan.after_wd).date
-            when = max(self.clock.now(), datetime(day.year, day.month, day.day, plan.hour, tzinfo=SHANGHAI))
-            self._sequence += 1
-            self._task_instance[row.id] = row.instance_id
-            heapq.heappush(self._actions, (when, self._sequence, row.id, plan.data))
-        self._seen_since = self.clock.now()
+        self._plan(list(rows))
 
 
 def _run(kind: type[Simulation], tmp_path: Path, projects: int, seed: int) -> dict[str, Any]:
