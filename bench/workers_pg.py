@@ -3,8 +3,10 @@
 A generated process with one service task (`bench.io`) is started `--jobs` times (one job each) on a fresh
 PostgreSQL database, then K worker processes (this script with --child) claim with SKIP LOCKED and complete the
 jobs through the engine's command path (LocalBackend: claim, handler, complete = 2 transactions per job), one
-job at a time each. Throughput = jobs / (last child's end - first child's first fetch), from the children's own
-clocks, so interpreter start-up is not counted. Target: 4 workers >= 3x one. Also printed: the workers' own
+job at a time each. The children start together: each imports the engine, builds its worker and opens its
+database connection, says it is ready, and waits until every child is ready before its first fetch, so one
+child's interpreter start-up does not run while the others work. Throughput = jobs / (last child's end - first
+child's first fetch), from the children's own clocks. Target: 4 workers >= 3x one. Also printed: the workers' own
 process CPU per job (all children together over the jobs), which the machine's load inflates less than wall time;
 PostgreSQL's CPU comes on top (bench/profile_worker_pg.py measures both and breaks them down).
 
@@ -43,6 +45,10 @@ def child(url: str, var: str, io_ms: float) -> None:
     state = harness.engine_state(url, Path(var))
     worker = WorkerRunner(state.settings, [router], backend=LocalBackend(state), topics=["bench.*"],
                           concurrency=1)
+    with state.db_engine.connect():
+        pass  # the pool's first connection is start-up, not work
+    print("ready", flush=True)
+    sys.stdin.readline()  # the parent says go once every child is ready
     started, cpu = time.time(), time.process_time()
     done = worker.run_until_idle()
     cpu = time.process_time() - cpu
@@ -57,7 +63,13 @@ def batch(url: str, tmp: Path, pid: str, jobs: int, workers: int, io_ms: float) 
         harness.start(state, pid)
     state.db_engine.dispose()
     children = [subprocess.Popen([sys.executable, __file__, "--child", url, str(tmp / "var"), str(io_ms)],
-                                 stdout=subprocess.PIPE, text=True) for _ in range(workers)]
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for _ in range(workers)]
+    for c in children:
+        assert c.stdout is not None and c.stdout.readline().strip() == "ready"
+    for c in children:
+        assert c.stdin is not None
+        c.stdin.write("go\n")
+        c.stdin.flush()
     reports = [json.loads(c.communicate(timeout=600)[0].strip().splitlines()[-1]) for c in children]
     assert sum(r["jobs"] for r in reports) == jobs, reports
     rate = jobs / (max(r["ended"] for r in reports) - min(r["started"] for r in reports))
