@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from sqlalchemy import ScalarSelect, Select, bindparam, select
+from sqlalchemy import ScalarSelect, Select, bindparam, inspect, select
 from sqlalchemy.orm import Session, defer
 
 from engine.bpmn import runtime
@@ -30,7 +30,7 @@ from engine.models import (
     Timer,
     TimerStatus,
 )
-from engine.services import calendars, history, job_rows, pauses, sla, timer_rows
+from engine.services import calendars, history, job_rows, pauses, row_writes, sla, timer_rows
 from engine.services.context import EngineContext
 from engine.services.workflow_cache import command_clock
 
@@ -120,15 +120,18 @@ def persist(session: Session, ctx: EngineContext, loaded: Loaded, result: runtim
     _sync_timers(session, ctx, instance, workflow, result, actor=actor, now=now, new=loaded.new)
     if loaded.jobs_waiting or result.job_requests:
         job_rows.sync(session, ctx, instance, workflow, result, actor=actor, now=now, new=loaded.new)
+    values: dict[str, Any] = {}
     if result.done and instance.status not in (InstanceStatus.COMPLETED, InstanceStatus.TERMINATED):
-        instance.status = InstanceStatus.COMPLETED
-        instance.ended_at = now
+        values.update(status=InstanceStatus.COMPLETED, ended_at=now)
         record(session, ctx, instance.id, EventKind.INSTANCE_COMPLETED, actor=actor, now=now,
                payload={"variables": runtime.workflow_data(workflow)})
-    instance.state_json = dump_workflow(workflow)
-    instance.serializer_version = SERIALIZER_VERSION
-    instance.updated_at = now
-    session.flush()
+    values.update(state_json=dump_workflow(workflow), serializer_version=SERIALIZER_VERSION, updated_at=now)
+    if inspect(instance).persistent:  # with the instance's own pending ORM changes, if any (a migration's)
+        row_writes.save_instance(session, instance, values)
+    else:  # added by this transaction and not flushed yet
+        for key, value in values.items():
+            setattr(instance, key, value)
+    session.flush()  # what callers changed through the ORM (usually nothing)
     history.write_pending(session)  # the command's events: one INSERT (services/event_batch.py)
     ctx.workflows.give_back_after_commit(session, instance, workflow, loaded.changed_since)
 
@@ -153,6 +156,9 @@ _OPEN_TASKS = (
 )
 
 
+_TASK_COLUMNS = tuple(HumanTask.__table__.columns.keys())
+
+
 def _sync_human_tasks(session: Session, ctx: EngineContext, instance: ProcessInstance, parsed: ParsedProcess,
                       result: runtime.StepResult, *, actor: str, now: datetime,
                       new: bool = False) -> tuple[list[HumanTask], bool]:
@@ -172,8 +178,7 @@ def _sync_human_tasks(session: Session, ctx: EngineContext, instance: ProcessIns
         if spiff_id not in ready:
             # Gone without a clerk's completion: cancelled by a timer, an error path or termination.
             row = session.get_one(HumanTask, row_id)
-            row.status = HumanTaskStatus.CANCELLED
-            row.completed_at = now
+            row_writes.update_object(session, row, {"status": HumanTaskStatus.CANCELLED, "completed_at": now})
             record(session, ctx, instance.id, EventKind.TASK_CANCELLED, actor=actor, now=now,
                    payload={"task_id": row.id, "bpmn_id": row.bpmn_id})
             if _deemed_approved(row, now):
@@ -181,11 +186,12 @@ def _sync_human_tasks(session: Session, ctx: EngineContext, instance: ProcessIns
                        payload={"task_id": row.id, "bpmn_id": row.bpmn_id, "due_at": row.due_at,
                                 "department": row.properties.get("department")
                                 or next(iter(row.candidate_groups or []), None)})
+    inserts = []
     for spiff_id, task in ready.items():
         if spiff_id in open_rows:
             continue
         info = parsed.elements.get(task.bpmn_id)
-        row = HumanTask(
+        row = HumanTask(  # not added to the session: inserted below with the step's other new rows
             id=str(uuid.uuid4()),
             instance_id=instance.id,
             spiff_task_id=spiff_id,
@@ -199,18 +205,26 @@ def _sync_human_tasks(session: Session, ctx: EngineContext, instance: ProcessIns
             status=HumanTaskStatus.OPEN,
             created_at=now,
             due_at=None,
+            statutory_due_at=None,
+            paused_on=None,
+            paused_wd=0,
+            completed_at=None,
+            completed_by=None,
         )
         assert calendar is not None
         sla.apply_limits(row, calendar)  # review tasks: committed and statutory dues
-        session.add(row)
+        inserts.append({column: getattr(row, column) for column in _TASK_COLUMNS})
         still_open.append(row)
         record(session, ctx, instance.id, EventKind.TASK_CREATED, actor=actor, now=now,
                payload={"task_id": row.id, "bpmn_id": row.bpmn_id, "candidate_groups": row.candidate_groups})
+    row_writes.insert_rows(session, HumanTask, inserts)
     return still_open, any(sla.pause_reason(properties) for _row_id, properties in open_rows.values())
 
 
 _WAITING_TIMERS = (
-    select(Timer).where(Timer.instance_id == bindparam("instance_id"), Timer.status == TimerStatus.WAITING)
+    # The columns the sync compares and records, not Timer objects (rows changed are written by row_writes).
+    select(Timer.id, Timer.spiff_task_id, Timer.bpmn_id, *timer_rows.MIRRORED)
+    .where(Timer.instance_id == bindparam("instance_id"), Timer.status == TimerStatus.WAITING)
     # Timers that fire in one step are recorded in due order, whatever plan the database picks, so replay
     # writes them in the same order (issue 13: a crash campaign found the order varying with the plan).
     .order_by(Timer.due_at.nulls_first(), Timer.bpmn_id)
@@ -220,33 +234,36 @@ _WAITING_TIMERS = (
 def _sync_timers(session: Session, ctx: EngineContext, instance: ProcessInstance, workflow: BpmnWorkflow,
                  result: runtime.StepResult, *, actor: str, now: datetime, new: bool = False) -> None:
     waiting_rows = {} if new else {
-        row.spiff_task_id: row for row in session.scalars(_WAITING_TIMERS, {"instance_id": instance.id})}
+        row.spiff_task_id: row for row in session.execute(_WAITING_TIMERS, {"instance_id": instance.id})}
     waiting = {t.spiff_task_id: t for t in result.timers}
     for spiff_id, row in waiting_rows.items():
         if spiff_id in waiting:
             timer = waiting[spiff_id]
             if timer.cycle and row.due_at is not None and row.due_at <= now and timer.due_at != row.due_at:
                 # A cycle timer fired one period and waits for the next: the same row, a new due.
-                timer_rows.fired(session, row, now)
+                timer_rows.fired(session, row.due_at, now)
                 record(session, ctx, instance.id, EventKind.TIMER_FIRED, actor=actor, now=now,
                        payload={"timer_id": row.id, "bpmn_id": row.bpmn_id, "due_at": row.due_at, "cycle": True})
-            timer_rows.mirror(row, timer)
+            row_writes.update_row(session, Timer, row.id, timer_rows.changes(row, timer))
             continue
         fired = runtime.task_state(workflow, spiff_id) == "COMPLETED"
-        row.status = TimerStatus.FIRED if fired else TimerStatus.CANCELLED
-        row.fired_at = now if fired else None
         if fired:
-            timer_rows.fired(session, row, now)
+            timer_rows.fired(session, row.due_at, now)
+            row_writes.update_row(session, Timer, row.id, {"status": TimerStatus.FIRED, "fired_at": now})
+        else:
+            row_writes.update_row(session, Timer, row.id, {"status": TimerStatus.CANCELLED})
         kind = EventKind.TIMER_FIRED if fired else EventKind.TIMER_CANCELLED
         payload: dict[str, Any] = {"timer_id": row.id, "bpmn_id": row.bpmn_id, "due_at": row.due_at}
         record(session, ctx, instance.id, kind, actor=actor, now=now, payload=payload)
+    inserts = []
     for spiff_id, timer in waiting.items():
         if spiff_id in waiting_rows:
             continue
-        row = Timer(id=str(uuid.uuid4()), instance_id=instance.id, spiff_task_id=spiff_id, bpmn_id=timer.bpmn_id,
-                    due_at=timer.due_at, status=TimerStatus.WAITING, created_at=now)
-        timer_rows.mirror(row, timer)
-        session.add(row)
+        timer_id = str(uuid.uuid4())
+        inserts.append({"id": timer_id, "instance_id": instance.id, "spiff_task_id": spiff_id,
+                        "bpmn_id": timer.bpmn_id, "status": TimerStatus.WAITING, "created_at": now, "fired_at": None,
+                        **timer_rows.mirrored(timer)})
         record(session, ctx, instance.id, EventKind.TIMER_SCHEDULED, actor=actor, now=now,
-               payload={"timer_id": row.id, "bpmn_id": timer.bpmn_id, "due_at": timer.due_at,
+               payload={"timer_id": timer_id, "bpmn_id": timer.bpmn_id, "due_at": timer.due_at,
                         "calendar": timer.calendar, "provisional": timer.provisional})
+    row_writes.insert_rows(session, Timer, inserts)

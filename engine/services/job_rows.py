@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.bpmn import runtime
 from engine.models import OPEN_JOB_STATUSES, EventKind, ProcessInstance, ServiceJob, ServiceJobStatus
-from engine.services import history, incidents
+from engine.services import history, incidents, row_writes
 
 if TYPE_CHECKING:
     from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -23,9 +23,10 @@ if TYPE_CHECKING:
     from engine.services.context import EngineContext
 
 
-_OPEN_JOBS = (  # built once, the instance bound per call
-    select(ServiceJob).where(ServiceJob.instance_id == bindparam("instance_id"),
-                             ServiceJob.status.in_(OPEN_JOB_STATUSES))
+_OPEN_JOBS = (  # built once, the instance bound per call; the columns the sync needs, not ServiceJob objects
+    select(ServiceJob.id, ServiceJob.instance_id, ServiceJob.spiff_task_id, ServiceJob.bpmn_id, ServiceJob.topic,
+           ServiceJob.status)
+    .where(ServiceJob.instance_id == bindparam("instance_id"), ServiceJob.status.in_(OPEN_JOB_STATUSES))
     .order_by(ServiceJob.created_at, ServiceJob.bpmn_id)  # same event order on replay (issue 13)
 )
 
@@ -33,45 +34,62 @@ _OPEN_JOBS = (  # built once, the instance bound per call
 def sync(session: Session, ctx: EngineContext, instance: ProcessInstance, workflow: BpmnWorkflow,
          result: runtime.StepResult, *, actor: str, now: datetime, new: bool = False) -> None:
     """`new`: the instance was inserted by this transaction, so it has no rows to read yet."""
-    open_rows = {} if new else {
-        row.spiff_task_id: row for row in session.scalars(_OPEN_JOBS, {"instance_id": instance.id})}
+    open_rows: dict[str, Any] = {} if new else {
+        row.spiff_task_id: row for row in session.execute(_OPEN_JOBS, {"instance_id": instance.id})}
     for spiff_id, row in open_rows.items():
         if runtime.task_state(workflow, spiff_id) != "STARTED":
             cancel(session, ctx, row, actor=actor, now=now)
-    created = False
+    inserts = []
     for request in result.job_requests:
         if request.spiff_task_id in open_rows or runtime.task_state(workflow, request.spiff_task_id) != "STARTED":
             continue  # already has a row, or started and was cancelled within the same step
-        row = ServiceJob(
-            id=str(uuid.uuid4()),
-            instance_id=instance.id,
-            spiff_task_id=request.spiff_task_id,
-            bpmn_id=request.bpmn_id,
-            topic=request.topic,
-            payload=history.jsonable(request.payload),
-            status=ServiceJobStatus.AVAILABLE,
-            priority=request.priority,
-            retries=request.retries,
-            failures=0,
-            attempts=0,
-            run_after=now,
-            created_at=now,
-        )
-        session.add(row)
-        open_rows[request.spiff_task_id] = row  # one open job per task, even if a step reports it twice (issue 13)
+        values = {
+            "id": str(uuid.uuid4()),
+            "instance_id": instance.id,
+            "spiff_task_id": request.spiff_task_id,
+            "bpmn_id": request.bpmn_id,
+            "topic": request.topic,
+            "payload": history.jsonable(request.payload),
+            "status": ServiceJobStatus.AVAILABLE,
+            "priority": request.priority,
+            "retries": request.retries,
+            "failures": 0,
+            "attempts": 0,
+            "lock_owner": None,
+            "lock_expires_at": None,
+            "run_after": now,
+            "error_message": None,
+            "error_details": None,
+            "created_at": now,
+            "finished_at": None,
+            "finished_by": None,
+        }
+        inserts.append(values)
+        open_rows[request.spiff_task_id] = values  # one open job per task, even if a step reports it twice (issue 13)
         history.record(session, hmac_key=ctx.hmac_key, instance_id=instance.id, kind=EventKind.JOB_CREATED,
-                       actor=actor, at=now, payload={"job_id": row.id, "bpmn_id": row.bpmn_id, "topic": row.topic,
-                                                     "retries": row.retries, "priority": row.priority})
-        created = True
-    if created:
+                       actor=actor, at=now, payload={"job_id": values["id"], "bpmn_id": request.bpmn_id,
+                                                     "topic": request.topic, "retries": request.retries,
+                                                     "priority": request.priority})
+    if inserts:
+        row_writes.insert_rows(session, ServiceJob, inserts)
         ctx.job_signal.notify_after_commit(session)
 
 
-def cancel(session: Session, ctx: EngineContext, job: ServiceJob, *, actor: str, now: datetime) -> None:
+class OpenJob(Protocol):
+    """What cancelling needs of a job: a ServiceJob, or a row of `_OPEN_JOBS`."""
+
+    id: str
+    instance_id: str
+    bpmn_id: str
+    topic: str
+    status: str
+
+
+def cancel(session: Session, ctx: EngineContext, job: OpenJob, *, actor: str, now: datetime) -> None:
     if job.status == ServiceJobStatus.INCIDENT:
         incidents.resolve_for_job(session, job.id, actor=actor, now=now)
-    job.status = ServiceJobStatus.CANCELLED
-    job.finished_at, job.finished_by = now, actor
-    job.lock_owner, job.lock_expires_at = None, None
+    row_writes.update_row(session, ServiceJob, job.id, {"status": ServiceJobStatus.CANCELLED, "finished_at": now,
+                                                        "finished_by": actor, "lock_owner": None,
+                                                        "lock_expires_at": None})
     history.record(session, hmac_key=ctx.hmac_key, instance_id=job.instance_id, kind=EventKind.JOB_CANCELLED,
                    actor=actor, at=now, payload={"job_id": job.id, "bpmn_id": job.bpmn_id, "topic": job.topic})

@@ -32,7 +32,7 @@ from engine.bpmn import runtime
 from engine.dto import JobOut
 from engine.errors import InstanceNotRunning, InvalidInput, JobNotClaimed, JobNotFound, JobNotOpen
 from engine.models import EventKind, IncidentKind, InstanceStatus, ProcessInstance, ServiceJob, ServiceJobStatus
-from engine.services import execution, incidents
+from engine.services import execution, incidents, row_writes
 from engine.services.context import EngineContext
 from engine.services.history import format_at
 from engine.services.metered import count_on_commit
@@ -229,9 +229,9 @@ def _require_running(instance: ProcessInstance) -> None:
         raise InstanceNotRunning(f"instance {instance.id} is {instance.status}")
 
 
-def _finish(job: ServiceJob, status: ServiceJobStatus, *, worker: str, now: datetime) -> None:
-    job.status, job.finished_at, job.finished_by = status, now, worker
-    job.lock_owner, job.lock_expires_at = None, None
+def _finish(session: Session, job: ServiceJob, status: ServiceJobStatus, *, worker: str, now: datetime) -> None:
+    row_writes.update_object(session, job, {"status": status, "finished_at": now, "finished_by": worker,
+                                            "lock_owner": None, "lock_expires_at": None})
 
 
 def complete(session: Session, ctx: EngineContext, job_id: str, variables: dict[str, Any], *, worker: str,
@@ -242,7 +242,7 @@ def complete(session: Session, ctx: EngineContext, job_id: str, variables: dict[
     _require_running(instance)
     loaded = execution.load(session, ctx, instance)
     result = runtime.complete_external_task(loaded.workflow, job.spiff_task_id, variables, now)
-    _finish(job, ServiceJobStatus.COMPLETED, worker=worker, now=now)
+    _finish(session, job, ServiceJobStatus.COMPLETED, worker=worker, now=now)
     execution.record(session, ctx, instance.id, EventKind.JOB_COMPLETED, actor=actor, now=now,
                      payload={"job_id": job.id, "bpmn_id": job.bpmn_id, "topic": job.topic, "worker": worker,
                               "attempt": job.attempts, "variables": variables})
@@ -315,7 +315,7 @@ def bpmn_error(session: Session, ctx: EngineContext, job_id: str, code: str, *, 
                                now=now)
         session.flush()
         return JobOut.from_model(job, instance)
-    _finish(job, ServiceJobStatus.BPMN_ERROR, worker=worker, now=now)
+    _finish(session, job, ServiceJobStatus.BPMN_ERROR, worker=worker, now=now)
     execution.persist(session, ctx, loaded, outcome[1], actor=actor, now=now)
     return JobOut.from_model(job, instance)
 

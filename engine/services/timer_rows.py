@@ -19,21 +19,26 @@ from engine.models import Timer
 _PENDING = "engine_timer_lags"
 
 
-def mirror(row: Timer, timer: WaitingTimer) -> None:
-    # Every waiting row is mirrored after every command and most are unchanged: compare first, because an ORM
-    # attribute set marks the row modified even with the same value, and the flush then has to diff it.
-    values = {"due_at": None if timer.paused_on is not None else timer.due_at, "calendar": timer.calendar,
-              "provisional": timer.provisional, "pausable": timer.pausable, "paused_on": timer.paused_on,
-              "basis": timer.basis}
-    current = row.__dict__  # the loaded values (a new row has none yet)
-    for name, value in values.items():
-        if name not in current or current[name] != value:
-            setattr(row, name, value)
+# The columns that mirror the Spiff timer (read by the command path's sync, compared, written when changed).
+MIRRORED = (Timer.due_at, Timer.calendar, Timer.provisional, Timer.pausable, Timer.paused_on, Timer.basis)
 
 
-def fired(session: Session, row: Timer, now: datetime) -> None:
+def mirrored(timer: WaitingTimer) -> dict[str, Any]:
+    """The mirrored columns' values for `timer` (a frozen timer has no due_at, so ticks never scan it)."""
+    return {"due_at": None if timer.paused_on is not None else timer.due_at, "calendar": timer.calendar,
+            "provisional": timer.provisional, "pausable": timer.pausable, "paused_on": timer.paused_on,
+            "basis": timer.basis}
+
+
+def changes(row: Any, timer: WaitingTimer) -> dict[str, Any]:
+    """The mirrored values that differ from the stored `row` (it has the MIRRORED columns as attributes). Every
+    waiting row is mirrored after every command and most are unchanged: those are not written at all."""
+    return {name: value for name, value in mirrored(timer).items() if getattr(row, name) != value}
+
+
+def fired(session: Session, due_at: datetime | None, now: datetime) -> None:
     """Note a firing and its lag (fired - due, engine clock) for the metrics, published on commit."""
-    lag = max(0.0, (now - row.due_at).total_seconds()) if row.due_at is not None else None
+    lag = max(0.0, (now - due_at).total_seconds()) if due_at is not None else None
     session.info.setdefault(_PENDING, []).append(lag)
 
 

@@ -1,0 +1,89 @@
+"""Core writes of the command path's derived rows (task, timer and job rows, the instance): one prebuilt INSERT
+or UPDATE executed on the session's connection, instead of an ORM object whose change the unit of work diffs
+and flushes (issue 14: a flush cost ~0.17 ms of CPU per changed row, a Core UPDATE ~0.03 ms).
+
+The ORM must not keep stale copies: an object of an updated row that the session holds (the caller's, or one in
+its identity map) gets the written values as its committed state, so later reads of it see the row as written
+and no flush writes it again. Rows inserted here are not put in the session; an ORM read loads them from the
+database like any other row.
+
+Writes run at once, in call order, inside the caller's transaction: the same statements, locks and lock order as
+the flushes they replace (the instance row is locked before any of these runs).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Insert, Table, Update, bindparam, insert, update
+from sqlalchemy.orm import Session, attributes
+from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm.util import identity_key
+
+from engine.db import Base
+from engine.models import ProcessInstance
+
+_ID, _VERSION = "row_id", "row_version"  # bind names: no table has such a column
+
+
+def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]]) -> None:
+    """INSERT `rows` (every row with the same keys: one executemany)."""
+    if rows:
+        session.connection().execute(_insert(model.__table__), list(rows))  # type: ignore[arg-type]
+
+
+def update_row(session: Session, model: type[Base], row_id: str, values: Mapping[str, Any]) -> None:
+    """UPDATE one row by id (SET the keys of `values`); a copy in the session's identity map is kept in step."""
+    if not values:
+        return
+    session.connection().execute(_update(model.__table__), {_ID: row_id, **values})
+    held = session.identity_map.get(identity_key(model, row_id))
+    if held is not None:
+        _committed(held, values)
+
+
+def update_object(session: Session, obj: Base, values: Mapping[str, Any]) -> None:
+    """`update_row` for a loaded object: `obj` holds `values` as committed afterwards."""
+    if not values:
+        return
+    session.connection().execute(_update(type(obj).__table__), {_ID: obj.id, **values})  # type: ignore[attr-defined]
+    _committed(obj, values)
+
+
+def save_instance(session: Session, instance: ProcessInstance, values: Mapping[str, Any]) -> None:
+    """UPDATE the instance with `values` and whatever ORM changes it still has pending, bumping `lock_version` only
+    if it is still the one read (the version check the ORM's `version_id_col` does: StaleDataError otherwise)."""
+    state = attributes.instance_state(instance)
+    pending = {key: state.dict[key] for key in state.committed_state}  # set on the object, not flushed yet
+    version = instance.lock_version
+    row = {**pending, **values, "lock_version": version + 1}
+    result = session.connection().execute(_versioned_update(ProcessInstance.__table__),
+                                          {_ID: instance.id, _VERSION: version, **row})
+    if result.rowcount != 1:
+        raise StaleDataError(f"UPDATE statement on table 'process_instances' expected to update 1 row(s); "
+                             f"{result.rowcount} were matched.")
+    _committed(instance, row)
+
+
+def _committed(obj: Base, values: Mapping[str, Any]) -> None:
+    for key, value in values.items():
+        attributes.set_committed_value(obj, key, value)
+
+
+# Built once per table, values bound per call; the SET clause is the keys given (SQLAlchemy caches the compiled
+# form per key set).
+@functools.cache
+def _insert(table: Table) -> Insert:
+    return insert(table)
+
+
+@functools.cache
+def _update(table: Table) -> Update:
+    return update(table).where(table.c.id == bindparam(_ID))
+
+
+@functools.cache
+def _versioned_update(table: Table) -> Update:
+    return update(table).where(table.c.id == bindparam(_ID), table.c.lock_version == bindparam(_VERSION))
