@@ -16,14 +16,23 @@ Equivalence (tests/unit/bpmn/test_fast_scan.py compares both on every process of
 - arguments this module does not handle (`end_at_spec`, `max_depth`, `depth_first=False`, `task_filter`) go to
   the stock iterator unchanged.
 
+`find` answers the same question without walking the tree, when the matches are few (do_engine_steps asks for
+the READY tasks of every active subprocess, then of the whole workflow, after every command): it takes the matching
+tasks from the workflows' task dicts (no UUID hashing), walks up from each to the root to check that `scan` reaches it
+(every ancestor descended into, each a listed child of its parent, each subprocess entered through its task) and
+sorts them by their path, which is `scan`'s depth-first order. A tree of fewer than `DEPTH_GUARD` tasks in all
+cannot reach the depth guard; larger trees, many matches or other arguments go to `scan`.
+
 `install()` patches `BpmnBaseWorkflow.get_tasks` (which `BpmnWorkflow.do_engine_steps`, the parallel
-gateway's join check and our runtime call) and `Workflow.update_waiting_tasks` (after every task completion:
-a lazy state-only walk, `iter_state`); `uninstall()` restores both (tests compare against stock).
+gateway's join check and our runtime call) and `Workflow.update_waiting_tasks` (after every task completion: a
+lazy state-only walk, `iter_state`, skipped when no task waits); `uninstall()` restores both (tests compare against
+stock).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from operator import itemgetter
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
@@ -98,6 +107,112 @@ def scan(workflow: BpmnBaseWorkflow, first_task: Task | None = None, *, skip_sub
     return found
 
 
+FIND_LIMIT = 24  # more matches than this go to `scan` (ordering many long paths costs about what the walk does)
+_FIND_KEYS = frozenset({"state", "spec_name", "manual", "skip_subprocesses"})
+_UNKNOWN: Any = object()
+
+
+def _nested(workflow: BpmnBaseWorkflow, subprocesses: dict[Any, BpmnBaseWorkflow]) -> list[BpmnBaseWorkflow]:
+    """The subprocesses run by a task of `workflow`, or (recursively) of one of those."""
+    rest = [sub for sub in subprocesses.values() if sub is not workflow]
+    tasks = workflow.tasks
+    found = [sub for sub in rest if sub.parent_task_id in tasks]
+    level = found
+    while level and len(found) < len(rest):
+        inside = {id(sub) for sub in found}
+        level = [sub for sub in rest if id(sub) not in inside
+                 and any(sub.parent_task_id in owner.tasks for owner in level)]
+        found += level
+    return found
+
+
+def find(workflow: BpmnBaseWorkflow, first_task: Task | None = None, *, state: int = TaskState.ANY_MASK,
+         spec_name: str | None = None, manual: bool | None = None,
+         skip_subprocesses: bool = False) -> list[Task] | None:
+    """What `scan(workflow, first_task, ...)` returns, found from the matching tasks up; None if that is not cheap
+    (another first task, a tree of `DEPTH_GUARD` tasks or more, more than `FIND_LIMIT` matches)."""
+    root = workflow.task_tree
+    if first_task is not None and first_task is not root:
+        return None
+    top = workflow.top_workflow
+    subprocesses = top.subprocesses
+    workflows = [workflow]
+    if subprocesses and not skip_subprocesses:
+        workflows.extend(subprocesses.values() if workflow is top else _nested(workflow, subprocesses))
+    size = 0
+    for wf in workflows:
+        size += len(wf.tasks) + 1
+    if size >= DEPTH_GUARD:  # no task can be as deep as the guard: `scan` would not give up either
+        return None
+    matches: list[Task] = []
+    for wf in workflows:
+        if spec_name is None and manual is None:
+            matches += [task for task in wf.tasks.values() if task._state & state]
+        else:
+            matches += [task for task in wf.tasks.values() if task._state & state
+                        and (spec_name is None or task.task_spec.name == spec_name)
+                        and (manual is None or task.task_spec.manual == manual)]
+        if len(matches) > FIND_LIMIT:
+            return None
+    if not matches:
+        return matches
+    min_state = _min_state(state)
+    finished_only = state <= _FINISHED
+    # Each task's path from the root as `scan` reaches it (child indexes; -1: a subprocess's tree, which the scan
+    # visits before the children of the task running it), or None if the scan does not reach it.
+    paths: dict[int, tuple[int, ...] | None] = {id(root): ()}
+    owners: dict[int, Task | None] = {}
+
+    def owner(sub: BpmnBaseWorkflow) -> Task | None:
+        task = owners.get(id(sub), _UNKNOWN)
+        if task is _UNKNOWN:
+            task_id = sub.parent_task_id
+            task = owners[id(sub)] = next((wf.tasks[task_id] for wf in workflows if task_id in wf.tasks), None)
+        return task
+
+    def path(task: Task) -> tuple[int, ...] | None:
+        chain = []  # the tasks above `task` whose path is not known yet, bottom first
+        node: Task | None = task
+        key = paths.get(id(task), _UNKNOWN)
+        while key is _UNKNOWN:
+            chain.append(node)
+            wf = node.workflow
+            if node._parent is not None:
+                node = wf.tasks.get(node._parent)
+            elif wf is not workflow and node is wf.task_tree:
+                node = owner(wf)
+            else:
+                node = None  # a root other than the scan's
+            key = None if node is None else paths.get(id(node), _UNKNOWN)
+        for child in reversed(chain):
+            if key is not None:
+                parent, spec = node, node.task_spec
+                runs = subprocesses.get(parent.id) if isinstance(spec, SubWorkflowTask) else None
+                if child._parent is None:  # the tree of the subprocess that `parent` runs
+                    entered = (runs is child.workflow and not skip_subprocesses
+                               and not (parent._state >= _FINISHED and finished_only))
+                    key = key + (-1,) if entered else None
+                elif parent._state >= min_state or runs is not None:
+                    try:
+                        key = key + (parent._children.index(child.id),)
+                    except ValueError:
+                        key = None
+                else:
+                    key = None
+            paths[id(child)] = key
+            node = child
+        return key
+
+    ranked = []
+    for task in matches:
+        key = path(task)
+        if key is not None:
+            ranked.append((key, task))
+    if len(ranked) > 1:
+        ranked.sort(key=itemgetter(0))
+    return [task for _key, task in ranked]
+
+
 def iter_state(root: Task, mask: int, max_depth: int = 1000) -> Iterator[Task]:
     """Lazily, what `TaskIterator(root, state=mask)` yields (one workflow, no subprocesses): each task's children
     are read when the task is reached, so a caller that changes the tree between steps sees what the stock
@@ -119,14 +234,26 @@ def iter_state(root: Task, mask: int, max_depth: int = 1000) -> Iterator[Task]:
 
 
 def _update_waiting_tasks(self: Workflow) -> None:
-    # Workflow.update_waiting_tasks (run after every task completion), with the lazy iterator above.
-    for task in iter_state(self.task_tree, TaskState.WAITING):
+    # Workflow.update_waiting_tasks (run after every task completion), with the lazy iterator above. The walk reaches
+    # only tasks of this workflow and nothing changes them before it yields one: none WAITING, no walk (about half
+    # of the calls in a simulation).
+    waiting = TaskState.WAITING
+    for task in self.tasks.values():
+        if task._state & waiting:
+            break
+    else:
+        return
+    for task in iter_state(self.task_tree, waiting):
         task.task_spec._update(task)
 
 
 def _get_tasks(self: BpmnBaseWorkflow, first_task: Task | None = None, **kwargs: Any) -> list[Task]:
     if not kwargs.keys() <= _FILTER_KEYS | {"skip_subprocesses"}:
         return _STOCK_GET_TASKS(self, first_task, **kwargs)
+    if kwargs.keys() <= _FIND_KEYS:
+        found = find(self, first_task, **kwargs)
+        if found is not None:
+            return found
     try:
         return scan(self, first_task, **kwargs)
     except _TooDeep:

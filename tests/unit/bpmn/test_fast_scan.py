@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -146,3 +147,82 @@ def test_unhandled_arguments_go_to_the_stock_iterator() -> None:
     for filters in ({"end_at_spec": "join"}, {"max_depth": 3}, {"depth_first": False}):
         assert _ids(workflow.get_tasks(**filters)) == _ids(list(BpmnTaskIterator(workflow.task_tree, **filters)))
     assert list(itertools.islice(workflow.get_tasks_iterator(), 3))
+
+
+# `find` (the matches taken from the task dicts, ordered by path) against Spiff's iterator.
+FIND_FILTERS = [filters for filters in FILTERS if filters.keys() <= fast_scan._FIND_KEYS]
+
+
+def _check_find(workflow: BpmnWorkflow, answered: list[int] | None = None, every_name: bool = False) -> None:
+    """`find` where it answers, and `get_tasks`, against the iterator on the workflow and each subprocess; spec names
+    of each (sub)workflow, or with `every_name` of all of them, alone and with states the matches are few for."""
+    names = sorted({t.task_spec.name for wf in (workflow, *workflow.subprocesses.values()) for t in wf.tasks.values()})
+    for wf in (workflow, *workflow.subprocesses.values()):
+        spec_names = names if every_name else sorted({t.task_spec.name for t in wf.tasks.values()})
+        by_name = [{"spec_name": name, **extra} for name in spec_names for extra in (
+            {}, {"state": TaskState.COMPLETED}, {"state": TaskState.FINISHED_MASK, "skip_subprocesses": True})]
+        for filters in FIND_FILTERS + by_name:
+            expected = _ids(list(BpmnTaskIterator(wf.task_tree, **filters)))
+            found = fast_scan.find(wf, **filters)
+            if found is not None:
+                assert _ids(found) == expected, filters
+                if answered is not None:
+                    answered[0] += 1
+            assert _ids(wf.get_tasks(**filters)) == expected, filters
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.stem)
+def test_find_gives_the_iterators_tasks_at_every_step(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tests.unit.bpmn.test_fast_scan as driver
+
+    answered = [0]
+    monkeypatch.setattr(driver, "_check_every_filter", lambda workflow: _check_find(workflow, answered))
+    _drive(load_process(path.read_bytes(), file=path.name), check=True)
+    assert answered[0] > 0  # the corpus exercises it (not only the fallbacks)
+
+
+def _approval_9_mid_run() -> BpmnWorkflow:
+    path = ROOT / "bench/approval_9.bpmn"
+    return _drive(load_process(path.read_bytes(), file=path.name), check=False, steps=3)
+
+
+def _owner(workflow: BpmnWorkflow, sub: Any) -> Any:
+    return workflow.get_task_from_id(sub.parent_task_id)
+
+
+def test_find_skips_what_the_scan_does_not_descend_into() -> None:
+    """Trees Spiff does not build itself: a READY task under a predicted one (not reached), subprocesses run by a
+    task below FUTURE or by a finished one (reached), a subprocess whose task is gone or runs another subprocess
+    (not reached), a task that is not in its parent's children (not reached)."""
+    workflow = _approval_9_mid_run()
+    subs = list(workflow.subprocesses.values())
+    predicted = next(t for t in workflow.tasks.values() if t._state & TaskState.PREDICTED_MASK and t._children)
+    workflow.tasks[predicted._children[0]]._state = TaskState.READY
+    _check_find(workflow, every_name=True)
+    _owner(workflow, subs[0])._state = TaskState.CANCELLED  # finished (Spiff's `state >= FINISHED_MASK` is not)
+    _owner(workflow, subs[1])._state = TaskState.LIKELY  # below FUTURE, yet its children and subprocess are walked
+    _check_find(workflow, every_name=True)
+    orphan = subs[2]
+    del workflow.subprocesses[orphan.parent_task_id]
+    workflow.subprocesses[uuid4()] = orphan  # run by no task
+    copy = serialization.load_workflow(serialization.full_dump(workflow), workflow.spec, workflow.subprocess_specs)
+    workflow.subprocesses[uuid4()] = copy.subprocesses[subs[3].parent_task_id]  # names a task that runs subs[3]
+    _check_find(workflow, every_name=True)
+    sub = subs[4]
+    leaf = next(t for t in sub.tasks.values() if t._parent is not None and not t._children)
+    sub.tasks[leaf._parent]._children.remove(leaf.id)  # still names its parent, but is not its child
+    leaf._state = TaskState.READY
+    _check_find(workflow, every_name=True)
+
+
+def test_find_gives_way_to_the_scan(monkeypatch: pytest.MonkeyPatch) -> None:
+    workflow = _approval_9_mid_run()
+    sub = next(iter(workflow.subprocesses.values()))
+    assert fast_scan.find(workflow, state=TaskState.READY) is not None
+    assert fast_scan.find(workflow, _owner(workflow, sub), state=TaskState.READY) is None  # not from the root
+    assert fast_scan.find(workflow, state=TaskState.ANY_MASK) is None  # too many matches
+    monkeypatch.setattr(fast_scan, "DEPTH_GUARD", len(workflow.tasks))
+    assert fast_scan.find(workflow, state=TaskState.READY) is None  # the tree might be as deep as the guard
+    assert fast_scan.find(sub, state=TaskState.READY) is not None
+    for filters in FIND_FILTERS:
+        assert _ids(workflow.get_tasks(**filters)) == _ids(list(BpmnTaskIterator(workflow.task_tree, **filters)))
