@@ -6,9 +6,11 @@ bad key is named) and stores it as a new version; the newest version is in force
 from __future__ import annotations
 
 import hashlib
+import threading
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -324,10 +326,44 @@ def load_catalog(session: Session, data: bytes, *, source: str, departments: Map
                    len(catalog.preconditions), len(catalog.zones), unchanged)
 
 
+# The newest version's id and digest: enough to tell whether the cached catalog is still the one in force.
+_LATEST = select(CatalogVersion.id, CatalogVersion.sha256).order_by(CatalogVersion.id.desc()).limit(1)
+
+
 def current_catalog(session: Session, processes_dir: Path) -> Catalog:
-    """The newest loaded version, else the shipped processes/catalog.toml."""
-    latest = session.scalars(select(CatalogVersion).order_by(CatalogVersion.id.desc()).limit(1)).first()
+    """The newest loaded version, else the shipped processes/catalog.toml.
+
+    Workers ask on every job that checks materials or zones (~25 ms to parse the file each time), so the parsed
+    catalog is memoized by what defines it: a stored version's (id, sha256), or the file's bytes. A new version
+    or an edited file is a new key; `Catalog` is frozen and no caller changes its dicts, so sharing it is safe.
+    """
+    latest = session.execute(_LATEST).first()
     if latest is not None:
-        return catalog_from_json(latest.content)
+        return _stored_catalog(session, latest.id, latest.sha256)
     path = processes_dir / CATALOG_FILE
-    return parse_catalog(path.read_bytes(), source=str(path))
+    return _file_catalog(path.read_bytes(), str(path))
+
+
+MEMO_SIZE = 4  # catalogs kept per kind (the one in force, plus a few just replaced)
+_stored: dict[tuple[int, str], Catalog] = {}  # (version id, sha256 of its file) -> catalog, oldest first
+_stored_lock = threading.Lock()  # web threads and workers share it
+
+
+def _stored_catalog(session: Session, row_id: int, sha256: str) -> Catalog:
+    key = (row_id, sha256)
+    with _stored_lock:
+        found = _stored.get(key)
+    if found is None:
+        row = session.get(CatalogVersion, row_id)
+        assert row is not None
+        found = catalog_from_json(row.content)
+        with _stored_lock:
+            _stored[key] = found
+            while len(_stored) > MEMO_SIZE:
+                del _stored[next(iter(_stored))]
+    return found
+
+
+@lru_cache(maxsize=MEMO_SIZE)
+def _file_catalog(data: bytes, source: str) -> Catalog:
+    return parse_catalog(data, source=source)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +27,20 @@ def read_form(forms_dir: Path, name: str, *, bpmn_file: str, element_id: str | N
         raise InvalidBpmn(f"{bpmn_file}: form file forms/{name} does not exist (element {element_id})",
                           file=bpmn_file, element_id=element_id)
     try:
-        schema = json.loads(path.read_text(encoding="utf-8"))
-        Draft202012Validator.check_schema(schema)
+        text = path.read_text(encoding="utf-8")
+        _check_schema(text)
     except (UnicodeDecodeError, json.JSONDecodeError, SchemaError) as exc:
         raise InvalidBpmn(f"forms/{name}: not a valid JSON Schema: {exc}", file=f"forms/{name}",
                           element_id=element_id) from exc
-    return schema
+    return json.loads(text)  # a fresh dict each call: callers may keep or change it
+
+
+@lru_cache(maxsize=64)
+def _check_schema(text: str) -> None:
+    """Raise unless the text is a valid JSON Schema. Checking against the metaschema costs ~30 ms a form, and
+    submissions read their form on every call, so a text that passed once is not checked again (an edited file
+    is a new text; failures raise and are not cached)."""
+    Draft202012Validator.check_schema(json.loads(text))
 
 
 def _field_title(schema: dict[str, Any], name: str) -> str:

@@ -3,13 +3,14 @@ key and changes nothing; loading stores a version (same bytes: unchanged); mater
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from engine.auth.departments import load_departments
 from engine.bpmn.parsing import load_process
@@ -22,6 +23,7 @@ from tests.conftest import ROOT, engine_state
 
 SHIPPED = ROOT / "processes" / "catalog.toml"
 DEPARTMENTS = load_departments(ROOT / "processes")
+NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
 
 def shipped() -> catalog.Catalog:
@@ -148,3 +150,21 @@ def _config(settings: Settings, tmp_path: Path) -> Path:
         f'[paths]\nprocesses = "{ROOT / "processes"}"\nforms = "{ROOT / "forms"}"\nvar = "{tmp_path / "var"}"\n'
         f'[audit]\nhmac_key = "test-audit-key-0123456789abcdef"\n', encoding="utf-8")
     return path
+
+
+def test_the_memoized_catalog_follows_the_file_and_new_versions(session: Session, tmp_path: Path) -> None:
+    processes = tmp_path / "processes"
+    processes.mkdir()
+    path = processes / catalog.CATALOG_FILE
+    path.write_bytes(SHIPPED.read_bytes())
+    first = catalog.current_catalog(session, processes)
+    assert first.version == "2026-sample-1" and catalog.current_catalog(session, processes) is first
+    path.write_text(SHIPPED.read_text(encoding="utf-8").replace('"2026-sample-1"', '"2026-sample-2"', 1),
+                    encoding="utf-8")
+    assert catalog.current_catalog(session, processes).version == "2026-sample-2"  # an edited file is re-read
+    edited = SHIPPED.read_text(encoding="utf-8").replace('"2026-sample-1"', '"2026-sample-3"', 1).encode()
+    for data in (SHIPPED.read_bytes(), edited):
+        catalog.load_catalog(session, data, source="x.toml", departments=DEPARTMENTS, actor="t", now=NOW)
+        stored = catalog.current_catalog(session, processes)
+        assert stored == catalog.parse_catalog(data) and catalog.current_catalog(session, processes) is stored
+    assert catalog.current_catalog(session, processes).version == "2026-sample-3"  # the newest version is in force
