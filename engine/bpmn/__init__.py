@@ -1,7 +1,8 @@
 """SpiffWorkflow adapters: the only package that imports SpiffWorkflow or lxml."""
 
-from engine.bpmn import fast_join, fast_scan
+from engine.bpmn import fast_join, fast_scan, log_extras
 
 # SpiffWorkflow hot-path patches (each documented in its module and tested against stock behaviour).
 fast_scan.install()
 fast_join.install()
+log_extras.install()
