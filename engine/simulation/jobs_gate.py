@@ -28,10 +28,12 @@ from sqlalchemy import func, select
 from engine.models import ServiceJob, ServiceJobStatus
 from engine.worker.backends import FetchedJob, LocalBackend, TopicLock
 
-# When an open job can next become claimable: the earliest retry of an available one, lock expiry of a locked one.
-_NEXT_CLAIMABLE = (
-    select(func.min(ServiceJob.run_after)).where(ServiceJob.status == ServiceJobStatus.AVAILABLE),
-    select(func.min(ServiceJob.lock_expires_at)).where(ServiceJob.status == ServiceJobStatus.LOCKED),
+# When an open job can next become claimable: the earliest retry of an available one, lock expiry of a locked one
+# (one statement of two index-only minimums).
+_NEXT_CLAIMABLE = select(
+    select(func.min(ServiceJob.run_after)).where(ServiceJob.status == ServiceJobStatus.AVAILABLE).scalar_subquery(),
+    select(func.min(ServiceJob.lock_expires_at)).where(ServiceJob.status == ServiceJobStatus.LOCKED)
+    .scalar_subquery(),
 )
 
 
@@ -62,6 +64,6 @@ class GatedLocalBackend(LocalBackend):
 
     def _next_claimable(self) -> datetime | None:
         """The earliest `run_after` of an available job or lock expiry of a locked one (None: no open job)."""
-        with self.state.sessions() as session:
-            times = [session.scalar(statement) for statement in _NEXT_CLAIMABLE]
+        with self.state.db_engine.connect() as connection:  # a plain read: no ORM session needed
+            times = connection.execute(_NEXT_CLAIMABLE).one()
         return min((t for t in times if t is not None), default=None)
