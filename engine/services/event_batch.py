@@ -20,6 +20,7 @@ from sqlalchemy import bindparam, event, insert, select, update
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from engine.models import ChainCheckpoint, ChainHead, InstanceEvent
+from engine.services import core_rows
 
 GENESIS = "0" * 64  # the prev_hash of a chain's first row
 _KEY = "engine.history.batch"
@@ -67,7 +68,9 @@ def locked_head(session: Session, chain: str) -> Head:
     current = batch(session)
     head = current.heads.get(chain)
     if head is None:
-        row = session.execute(_LOCK_HEAD, {"chain": chain}).one_or_none()
+        # On the connection, so the history-read hook below does not write the buffered rows first: they belong
+        # to chains already in the batch, never to this one.
+        row = core_rows.read(session, _LOCK_HEAD, {"chain": chain}).one_or_none()
         head = Head(chain, row.last_seq, row.last_hash, stored=True) if row else Head(chain, 0, GENESIS, stored=False)
         current.heads[chain] = head
     return head

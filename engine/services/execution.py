@@ -30,7 +30,7 @@ from engine.models import (
     Timer,
     TimerStatus,
 )
-from engine.services import calendars, history, job_rows, pauses, row_writes, sla, timer_rows
+from engine.services import calendars, core_rows, history, job_rows, pauses, sla, timer_rows
 from engine.services.context import EngineContext
 from engine.services.workflow_cache import command_clock
 
@@ -127,7 +127,7 @@ def persist(session: Session, ctx: EngineContext, loaded: Loaded, result: runtim
                payload={"variables": runtime.workflow_data(workflow)})
     values.update(state_json=dump_workflow(workflow), serializer_version=SERIALIZER_VERSION, updated_at=now)
     if inspect(instance).persistent:  # with the instance's own pending ORM changes, if any (a migration's)
-        row_writes.save_instance(session, instance, values)
+        core_rows.save_instance(session, instance, values)
     else:  # added by this transaction and not flushed yet
         for key, value in values.items():
             setattr(instance, key, value)
@@ -168,7 +168,8 @@ def _sync_human_tasks(session: Session, ctx: EngineContext, instance: ProcessIns
     # those (and the open ones that pause the clock) are loaded as objects.
     open_rows = {
         spiff_id: (row_id, properties)
-        for row_id, spiff_id, properties in ([] if new else session.execute(_OPEN_TASKS, {"instance_id": instance.id}))
+        for row_id, spiff_id, properties in ([] if new else core_rows.read(session, _OPEN_TASKS,
+                                                                            {"instance_id": instance.id}))
     }
     ready = {t.spiff_task_id: t for t in result.human_tasks}
     still_open = [session.get_one(HumanTask, row_id) for spiff_id, (row_id, properties) in open_rows.items()
@@ -178,7 +179,7 @@ def _sync_human_tasks(session: Session, ctx: EngineContext, instance: ProcessIns
         if spiff_id not in ready:
             # Gone without a clerk's completion: cancelled by a timer, an error path or termination.
             row = session.get_one(HumanTask, row_id)
-            row_writes.update_object(session, row, {"status": HumanTaskStatus.CANCELLED, "completed_at": now})
+            core_rows.update_object(session, row, {"status": HumanTaskStatus.CANCELLED, "completed_at": now})
             record(session, ctx, instance.id, EventKind.TASK_CANCELLED, actor=actor, now=now,
                    payload={"task_id": row.id, "bpmn_id": row.bpmn_id})
             if _deemed_approved(row, now):
@@ -217,12 +218,12 @@ def _sync_human_tasks(session: Session, ctx: EngineContext, instance: ProcessIns
         still_open.append(row)
         record(session, ctx, instance.id, EventKind.TASK_CREATED, actor=actor, now=now,
                payload={"task_id": row.id, "bpmn_id": row.bpmn_id, "candidate_groups": row.candidate_groups})
-    row_writes.insert_rows(session, HumanTask, inserts)
+    core_rows.insert_rows(session, HumanTask, inserts)
     return still_open, any(sla.pause_reason(properties) for _row_id, properties in open_rows.values())
 
 
 _WAITING_TIMERS = (
-    # The columns the sync compares and records, not Timer objects (rows changed are written by row_writes).
+    # The columns the sync compares and records, not Timer objects (rows changed are written by core_rows).
     select(Timer.id, Timer.spiff_task_id, Timer.bpmn_id, *timer_rows.MIRRORED)
     .where(Timer.instance_id == bindparam("instance_id"), Timer.status == TimerStatus.WAITING)
     # Timers that fire in one step are recorded in due order, whatever plan the database picks, so replay
@@ -234,7 +235,7 @@ _WAITING_TIMERS = (
 def _sync_timers(session: Session, ctx: EngineContext, instance: ProcessInstance, workflow: BpmnWorkflow,
                  result: runtime.StepResult, *, actor: str, now: datetime, new: bool = False) -> None:
     waiting_rows = {} if new else {
-        row.spiff_task_id: row for row in session.execute(_WAITING_TIMERS, {"instance_id": instance.id})}
+        row.spiff_task_id: row for row in core_rows.read(session, _WAITING_TIMERS, {"instance_id": instance.id})}
     waiting = {t.spiff_task_id: t for t in result.timers}
     for spiff_id, row in waiting_rows.items():
         if spiff_id in waiting:
@@ -244,14 +245,14 @@ def _sync_timers(session: Session, ctx: EngineContext, instance: ProcessInstance
                 timer_rows.fired(session, row.due_at, now)
                 record(session, ctx, instance.id, EventKind.TIMER_FIRED, actor=actor, now=now,
                        payload={"timer_id": row.id, "bpmn_id": row.bpmn_id, "due_at": row.due_at, "cycle": True})
-            row_writes.update_row(session, Timer, row.id, timer_rows.changes(row, timer))
+            core_rows.update_row(session, Timer, row.id, timer_rows.changes(row, timer))
             continue
         fired = runtime.task_state(workflow, spiff_id) == "COMPLETED"
         if fired:
             timer_rows.fired(session, row.due_at, now)
-            row_writes.update_row(session, Timer, row.id, {"status": TimerStatus.FIRED, "fired_at": now})
+            core_rows.update_row(session, Timer, row.id, {"status": TimerStatus.FIRED, "fired_at": now})
         else:
-            row_writes.update_row(session, Timer, row.id, {"status": TimerStatus.CANCELLED})
+            core_rows.update_row(session, Timer, row.id, {"status": TimerStatus.CANCELLED})
         kind = EventKind.TIMER_FIRED if fired else EventKind.TIMER_CANCELLED
         payload: dict[str, Any] = {"timer_id": row.id, "bpmn_id": row.bpmn_id, "due_at": row.due_at}
         record(session, ctx, instance.id, kind, actor=actor, now=now, payload=payload)
@@ -266,4 +267,4 @@ def _sync_timers(session: Session, ctx: EngineContext, instance: ProcessInstance
         record(session, ctx, instance.id, EventKind.TIMER_SCHEDULED, actor=actor, now=now,
                payload={"timer_id": timer_id, "bpmn_id": timer.bpmn_id, "due_at": timer.due_at,
                         "calendar": timer.calendar, "provisional": timer.provisional})
-    row_writes.insert_rows(session, Timer, inserts)
+    core_rows.insert_rows(session, Timer, inserts)

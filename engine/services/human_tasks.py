@@ -22,7 +22,7 @@ from engine.models import (
     ProcessInstance,
     TaskDraft,
 )
-from engine.services import execution, row_writes, sla
+from engine.services import core_rows, execution, sla
 from engine.services.context import EngineContext
 from engine.services.forms import validate_form
 
@@ -142,7 +142,7 @@ def complete(session: Session, ctx: EngineContext, task_id: str, data: dict[str,
     # A timer that fired in that first step may have started a service task: its job must be created too
     # (issue 13: dropping it left the instance waiting forever on a job that never existed).
     result.job_requests[:0] = due_first.job_requests
-    row_writes.update_object(session, task, {"status": HumanTaskStatus.COMPLETED, "completed_at": now,
+    core_rows.update_object(session, task, {"status": HumanTaskStatus.COMPLETED, "completed_at": now,
                                              "completed_by": actor})
     loaded.closed_tasks.append(task)
     execution.record(session, ctx, instance.id, EventKind.TASK_COMPLETED, actor=actor, now=now,

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from engine.bpmn import runtime
 from engine.models import OPEN_JOB_STATUSES, EventKind, ProcessInstance, ServiceJob, ServiceJobStatus
-from engine.services import history, incidents, row_writes
+from engine.services import core_rows, history, incidents
 
 if TYPE_CHECKING:
     from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -35,7 +35,7 @@ def sync(session: Session, ctx: EngineContext, instance: ProcessInstance, workfl
          result: runtime.StepResult, *, actor: str, now: datetime, new: bool = False) -> None:
     """`new`: the instance was inserted by this transaction, so it has no rows to read yet."""
     open_rows: dict[str, Any] = {} if new else {
-        row.spiff_task_id: row for row in session.execute(_OPEN_JOBS, {"instance_id": instance.id})}
+        row.spiff_task_id: row for row in core_rows.read(session, _OPEN_JOBS, {"instance_id": instance.id})}
     for spiff_id, row in open_rows.items():
         if runtime.task_state(workflow, spiff_id) != "STARTED":
             cancel(session, ctx, row, actor=actor, now=now)
@@ -71,7 +71,7 @@ def sync(session: Session, ctx: EngineContext, instance: ProcessInstance, workfl
                                                      "topic": request.topic, "retries": request.retries,
                                                      "priority": request.priority})
     if inserts:
-        row_writes.insert_rows(session, ServiceJob, inserts)
+        core_rows.insert_rows(session, ServiceJob, inserts)
         ctx.job_signal.notify_after_commit(session)
 
 
@@ -88,7 +88,7 @@ class OpenJob(Protocol):
 def cancel(session: Session, ctx: EngineContext, job: OpenJob, *, actor: str, now: datetime) -> None:
     if job.status == ServiceJobStatus.INCIDENT:
         incidents.resolve_for_job(session, job.id, actor=actor, now=now)
-    row_writes.update_row(session, ServiceJob, job.id, {"status": ServiceJobStatus.CANCELLED, "finished_at": now,
+    core_rows.update_row(session, ServiceJob, job.id, {"status": ServiceJobStatus.CANCELLED, "finished_at": now,
                                                         "finished_by": actor, "lock_owner": None,
                                                         "lock_expires_at": None})
     history.record(session, hmac_key=ctx.hmac_key, instance_id=job.instance_id, kind=EventKind.JOB_CANCELLED,

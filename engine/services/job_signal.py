@@ -34,4 +34,20 @@ class JobSignal:
 
     def notify_after_commit(self, session: Session) -> None:
         """Notify once the session's current transaction commits (never for a rolled-back one)."""
-        event.listen(session, "after_commit", lambda _session: self.notify(), once=True)
+        # Noted in the session, published by listeners on the Session class: a listener added to each session
+        # costs ~0.4 ms per command that creates a job.
+        session.info.setdefault(_PENDING, set()).add(self)
+
+
+_PENDING = "engine.job_signal.pending"
+
+
+@event.listens_for(Session, "after_commit")
+def _publish(session: Session) -> None:
+    for signal in session.info.pop(_PENDING, ()):
+        signal.notify()
+
+
+@event.listens_for(Session, "after_rollback")  # the database's rollback (a savepoint's does not end the wait)
+def _discard(session: Session) -> None:
+    session.info.pop(_PENDING, None)

@@ -32,7 +32,7 @@ from engine.bpmn import runtime
 from engine.dto import JobOut
 from engine.errors import InstanceNotRunning, InvalidInput, JobNotClaimed, JobNotFound, JobNotOpen
 from engine.models import EventKind, IncidentKind, InstanceStatus, ProcessInstance, ServiceJob, ServiceJobStatus
-from engine.services import execution, incidents, row_writes
+from engine.services import core_rows, execution, incidents
 from engine.services.context import EngineContext
 from engine.services.history import format_at
 from engine.services.metered import count_on_commit
@@ -230,7 +230,7 @@ def _require_running(instance: ProcessInstance) -> None:
 
 
 def _finish(session: Session, job: ServiceJob, status: ServiceJobStatus, *, worker: str, now: datetime) -> None:
-    row_writes.update_object(session, job, {"status": status, "finished_at": now, "finished_by": worker,
+    core_rows.update_object(session, job, {"status": status, "finished_at": now, "finished_by": worker,
                                             "lock_owner": None, "lock_expires_at": None})
 
 

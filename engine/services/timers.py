@@ -27,7 +27,7 @@ from engine import metrics
 from engine.bpmn import runtime
 from engine.errors import EngineError
 from engine.models import EventKind, InstanceStatus, ProcessInstance, Timer, TimerStatus
-from engine.services import execution
+from engine.services import core_rows, execution
 from engine.services.commands import is_retryable
 from engine.services.context import EngineContext
 
@@ -59,7 +59,7 @@ _DUE_CANDIDATES = (
 
 def due_candidates(session: Session, now: datetime, batch: int) -> list[tuple[str, str]]:
     """(timer id, instance id) of due waiting timers of running instances, oldest due first."""
-    rows = session.execute(_DUE_CANDIDATES, {"now": now, "batch": batch}).all()
+    rows = core_rows.read(session, _DUE_CANDIDATES, {"now": now, "batch": batch}).all()
     return [(r[0], r[1]) for r in rows]
 
 
