@@ -5,14 +5,17 @@
   instance, and of the whole instance (medians of the rounds, min and max).
 - Hohhot: `approvals simulate --projects N` in this process with every dump made both ways (the texts must be equal:
   the run stops otherwise); CPU ms per dump of each (the first dump of a workflow object separately).
+- `--against DIR`: in the Hohhot run, also the incremental dump of DIR's engine/bpmn/incremental_dump.py (a worktree
+  of an earlier commit) on every dump, in alternating order with this tree's; CPU ms per dump of each.
 Process CPU time throughout (a loaded machine inflates it less than wall time); the load average is printed.
-Run by hand: .venv/bin/python bench/state_dump.py [--instances 10] [--rounds 5] [--projects 5]
+Run by hand: .venv/bin/python bench/state_dump.py [--instances 10] [--rounds 5] [--projects 5] [--against DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import io
 import os
 import statistics
@@ -71,13 +74,31 @@ def approval_9(n: int, rounds: int) -> None:
               f" ms (min {min(whole):.1f} max {max(whole):.1f})")
 
 
-def hohhot(projects: int) -> None:
+def _incremental_of(tree: Path) -> Dump:
+    """The incremental dump as another tree's module builds it (its own kept fragments)."""
+    from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+
+    spec = importlib.util.spec_from_file_location("incremental_dump_against", tree / "engine/bpmn/incremental_dump.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    dumper = module.IncrementalDump(serialization._FAST, BpmnWorkflowSerializer.VERSION_KEY)
+    return lambda workflow: dumper.dump_text(workflow, serialization.SERIALIZER_VERSION)
+
+
+def hohhot(projects: int, against: Path | None) -> None:
     from engine.cli import main
 
-    totals = {"first": [0, 0.0, 0.0], "later": [0, 0.0, 0.0]}
+    totals = {"first": [0, 0.0, 0.0, 0.0], "later": [0, 0.0, 0.0, 0.0]}
+    other = _incremental_of(against) if against is not None else None
 
     def both(workflow: object) -> str:
         kind = "first" if incremental_dump._MEMOS.get(workflow) is None else "later"  # type: ignore[arg-type]
+        count = totals[kind][0]
+        if other is not None and count % 2:  # the other tree's first every second dump
+            started = time.process_time()
+            other_text = other(workflow)
+            totals[kind][3] += time.process_time() - started
         started = time.process_time()
         text = serialization.dump_workflow(workflow)  # type: ignore[arg-type]
         middle = time.process_time()
@@ -85,8 +106,12 @@ def hohhot(projects: int) -> None:
         totals[kind][0] += 1
         totals[kind][1] += middle - started
         totals[kind][2] += time.process_time() - middle
-        if text != full:
-            raise AssertionError("the incremental dump differs from the full dump")
+        if other is not None and not count % 2:
+            started = time.process_time()
+            other_text = other(workflow)
+            totals[kind][3] += time.process_time() - started
+        if text != full or (other is not None and other_text != full):
+            raise AssertionError("an incremental dump differs from the full dump")
         return text
 
     _use(both)
@@ -94,10 +119,11 @@ def hohhot(projects: int) -> None:
         main(["simulate", "--projects", str(projects)], standalone_mode=False)
     print(f"Hohhot simulate --projects {projects}: every dump equal to the full dump; load average "
           f"{os.getloadavg()[0]:.1f}; fallbacks {serialization._INCREMENTAL.fallbacks}")
-    for kind, (count, incremental, full) in totals.items():
+    for kind, (count, incremental, full, earlier) in totals.items():
         if count:
             print(f"  {kind:5s} dumps of an object: {count:4d}, incremental {incremental / count * 1000:.3f} ms, "
-                  f"full {full / count * 1000:.3f} ms per dump")
+                  f"full {full / count * 1000:.3f} ms per dump"
+                  + (f", {against}'s incremental {earlier / count * 1000:.3f} ms" if against is not None else ""))
 
 
 def main() -> None:
@@ -105,9 +131,12 @@ def main() -> None:
     parser.add_argument("--instances", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--projects", type=int, default=5)
+    parser.add_argument("--against", type=Path, help="a tree whose incremental dump runs beside this one's")
+    parser.add_argument("--hohhot-only", action="store_true")
     args = parser.parse_args()
-    approval_9(args.instances, args.rounds)
-    hohhot(args.projects)
+    if not args.hohhot_only:
+        approval_9(args.instances, args.rounds)
+    hohhot(args.projects, args.against)
 
 
 if __name__ == "__main__":

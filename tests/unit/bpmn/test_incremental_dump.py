@@ -190,3 +190,48 @@ def test_the_suite_checks_every_dump_against_the_full_one(monkeypatch: pytest.Mo
         serialization.dump_workflow(workflow)
     monkeypatch.setenv("APPROVALS_CHECK_DUMPS", "0")  # production: the text as built, no second dump
     assert serialization.dump_workflow(workflow) == "{}"
+
+
+def _settled_subprocess(workflow: BpmnWorkflow) -> Any:
+    """A completed subprocess whose tasks' text the last two dumps kept whole (incremental_dump._Settled)."""
+    _same(workflow)
+    sub = next(sub for sub in workflow.subprocesses.values()
+               if all(t.state & TaskState.FINISHED_MASK for t in sub.tasks.values()))
+    kept = incremental_dump._MEMOS[workflow].settled[id(sub)]
+    _same(workflow)
+    assert incremental_dump._MEMOS[workflow].settled[id(sub)] is kept  # the second dump took it whole
+    return sub
+
+
+def _leaf(sub: Any) -> Task:
+    return next(t for t in sub.tasks.values() if t._parent is not None and not t._children)
+
+
+SETTLED_CHANGES = {
+    "state": lambda sub: setattr(_leaf(sub), "_state", TaskState.CANCELLED),
+    "stamp": lambda sub: setattr(_leaf(sub), "last_state_change", _leaf(sub).last_state_change + 1),
+    "triggered": lambda sub: setattr(_leaf(sub), "triggered", not _leaf(sub).triggered),
+    "spec": lambda sub: setattr(_leaf(sub), "task_spec", sub.task_tree.task_spec),
+    "data replaced by a copy": lambda sub: setattr(_leaf(sub), "data", {**_leaf(sub).data, "late": 1}),
+    "internal value in place": lambda sub: next(
+        t.internal_data.update(dict.fromkeys(t.internal_data, "x")) for t in sub.tasks.values() if t.internal_data),
+    "internal key added": lambda sub: _leaf(sub).internal_data.__setitem__("engine_note", 1),
+    "internal key renamed": lambda sub: next(t.internal_data.__setitem__("renamed", t.internal_data.pop(
+        next(iter(t.internal_data)))) for t in sub.tasks.values() if t.internal_data),
+    "internal data replaced": lambda sub: setattr(sub.task_tree, "internal_data", {"engine_note": 1}),
+    "child id removed": lambda sub: sub.tasks[_leaf(sub)._parent]._children.remove(_leaf(sub).id),
+    "task removed": lambda sub: sub._remove_task(_leaf(sub).id),
+    "task dropped from the dict only": lambda sub: sub.tasks.pop(_leaf(sub).id),
+    "task added to the dict only": lambda sub: Task(sub, sub.task_tree.task_spec, state=TaskState.COMPLETED),
+    "tasks reordered": lambda sub: setattr(sub, "tasks", dict(reversed(sub.tasks.items()))),
+    "task added": lambda sub: _leaf(sub)._add_child(sub.task_tree.task_spec, TaskState.FUTURE),
+}
+
+
+@pytest.mark.parametrize("change", SETTLED_CHANGES, ids=str)
+def test_a_completed_subprocess_is_kept_whole_until_one_of_its_tasks_changes(change: str) -> None:
+    workflow = _mid_run(steps=4)
+    sub = _settled_subprocess(workflow)
+    SETTLED_CHANGES[change](sub)
+    _same(workflow)
+    _same(workflow)
