@@ -6,14 +6,13 @@ lock -> load -> (caller re-checks its target and applies) -> engine steps -> syn
 
 from __future__ import annotations
 
-import functools
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from sqlalchemy import ScalarSelect, Select, bindparam, inspect, select
+from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.orm import Session, defer
 
 from engine.bpmn import runtime
@@ -56,28 +55,16 @@ class Loaded:
 
 def lock_instance(session: Session, instance_id: str) -> ProcessInstance:
     """Row lock on PostgreSQL (SQLite already holds the writer lock via BEGIN IMMEDIATE); fresh state."""
-    instance = lock_instance_of(session, instance_id)
+    instance = session.scalars(_LOCK_INSTANCE, {"instance_id": instance_id}).one_or_none()
     if instance is None:
         raise InstanceNotFound(f"no process instance {instance_id}")
     return instance
 
 
-def lock_instance_of(session: Session, instance_id: str | ScalarSelect[str],
-                     params: dict[str, Any] | None = None) -> ProcessInstance | None:
-    """`lock_instance`, or None. `instance_id` may be a subquery reading it from a task or job row (with its
-    bind `params`): the row itself is then read after the lock (fresh) instead of before and again after it (one
-    statement fewer). A subquery built once (module level) also reuses its built statement."""
-    if isinstance(instance_id, str):
-        return session.scalars(_lock_statement(None), {"instance_id": instance_id}).one_or_none()
-    return session.scalars(_lock_statement(instance_id), params).one_or_none()
-
-
-@functools.lru_cache(maxsize=32)
-def _lock_statement(instance_id: ScalarSelect[str] | None) -> Select[tuple[ProcessInstance]]:
-    # Statements built once, values bound per call: building one costs ~0.1 ms, more than running it here.
-    where = ProcessInstance.id == (bindparam("instance_id") if instance_id is None else instance_id)
-    return (select(ProcessInstance).where(where).with_for_update(of=ProcessInstance)
-            .execution_options(populate_existing=True))
+# Built once, values bound per call: building the statement costs ~0.1 ms, more than running it here. A command
+# that starts from a task or job row locks the instance and that row in one statement (human_tasks, jobs).
+_LOCK_INSTANCE = (select(ProcessInstance).where(ProcessInstance.id == bindparam("instance_id"))
+                  .with_for_update(of=ProcessInstance).execution_options(populate_existing=True))
 
 
 def load(session: Session, ctx: EngineContext, instance: ProcessInstance) -> Loaded:
@@ -125,7 +112,9 @@ def persist(session: Session, ctx: EngineContext, loaded: Loaded, result: runtim
         values.update(status=InstanceStatus.COMPLETED, ended_at=now)
         record(session, ctx, instance.id, EventKind.INSTANCE_COMPLETED, actor=actor, now=now,
                payload={"variables": runtime.workflow_data(workflow)})
-    values.update(state_json=dump_workflow(workflow), serializer_version=SERIALIZER_VERSION, updated_at=now)
+    values.update(state_json=dump_workflow(workflow), updated_at=now)
+    if instance.serializer_version != SERIALIZER_VERSION:
+        values["serializer_version"] = SERIALIZER_VERSION
     if inspect(instance).persistent:  # with the instance's own pending ORM changes, if any (a migration's)
         core_rows.save_instance(session, instance, values)
     else:  # added by this transaction and not flushed yet

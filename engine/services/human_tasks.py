@@ -70,17 +70,22 @@ def form_schema(session: Session, task: HumanTask) -> dict[str, Any] | None:
     return forms.get(task.form_key) if forms is not None else None
 
 
-# Built once (building a statement costs more than running it on this path), values bound per call.
-_INSTANCE_OF_TASK = select(HumanTask.instance_id).where(HumanTask.id == bindparam("task_id")).scalar_subquery()
-_TASK = select(HumanTask).where(HumanTask.id == bindparam("task_id")).execution_options(populate_existing=True)
+# Both rows in one statement, built once (as jobs._LOCK_JOB): FOR UPDATE without OF locks the row of every table
+# in FROM, in FROM order on PostgreSQL: the instance first, as every command takes it, then the task row (which
+# only commands holding the instance lock change). A lock that waited re-reads both rows' latest versions, so the
+# task is read fresh under the lock: another command may have closed it.
+_LOCK_TASK = (select(ProcessInstance, HumanTask)
+              .join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
+              .where(HumanTask.id == bindparam("task_id"))
+              .with_for_update()
+              .execution_options(populate_existing=True))
 
 
 def _locked_open_task(session: Session, task_id: str) -> tuple[HumanTask, ProcessInstance]:
-    instance = execution.lock_instance_of(session, _INSTANCE_OF_TASK, {"task_id": task_id})
-    if instance is None:
+    row = session.execute(_LOCK_TASK, {"task_id": task_id}).one_or_none()
+    if row is None:
         raise TaskNotFound(f"no task {task_id}")
-    # Read under the lock (fresh, even if this session held it already): another command may have closed it.
-    task = session.scalars(_TASK, {"task_id": task_id}).one()
+    instance, task = row
     if task.status != HumanTaskStatus.OPEN:
         who = f" by {task.completed_by}" if task.completed_by else ""
         when = f" at {task.completed_at.isoformat()}" if task.completed_at else ""
