@@ -10,8 +10,8 @@ import threading
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
