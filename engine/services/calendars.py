@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Row, and_, or_, select
 from sqlalchemy.orm import Session
 
 from engine.bpmn import runtime, timer_ops
@@ -26,6 +26,7 @@ from engine.bpmn.timer_values import WORKDAY, Basis, workday_due
 from engine.calendar import SHANGHAI, WorkCalendar, WorkdayResult, YearSchedule, YearSummary
 from engine.errors import InvalidSchedule
 from engine.models import CalendarYear, EventKind, HumanTask, HumanTaskStatus, InstanceStatus, Timer, TimerStatus
+from engine.services import core_rows
 
 if TYPE_CHECKING:
     from engine.services.context import EngineContext
@@ -37,7 +38,9 @@ def _digest(holidays: dict[str, Any], workdays: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def schedule_of(row: CalendarYear) -> YearSchedule:
+def schedule_of(row: CalendarYear | Row[Any]) -> YearSchedule:
+    """The schedule of a loaded year (a CalendarYear, or a row with its year, version, source, holidays and
+    workdays)."""
     names = {date.fromisoformat(d): n for d, n in row.holidays.items() if n}
     names.update({date.fromisoformat(d): n for d, n in row.workdays.items() if n})
     return YearSchedule(
@@ -65,7 +68,7 @@ class CalendarCache:
         self._calendar: WorkCalendar | None = None
 
     def get(self, session: Session) -> WorkCalendar:
-        rows = session.scalars(select(CalendarYear).order_by(CalendarYear.year, CalendarYear.version)).all()
+        rows = core_rows.read(session, _SCHEDULE_ROWS, {}).all()  # the columns a schedule needs, not objects
         key = tuple((r.year, r.version, _digest(r.holidays, r.workdays)) for r in rows)
         with self._lock:
             if self._calendar is not None and key == self._key:
@@ -74,6 +77,10 @@ class CalendarCache:
         with self._lock:
             self._key, self._calendar = key, calendar
         return calendar
+
+
+_SCHEDULE_ROWS = (select(CalendarYear.year, CalendarYear.version, CalendarYear.source, CalendarYear.holidays,
+                         CalendarYear.workdays).order_by(CalendarYear.year, CalendarYear.version))  # built once
 
 
 def current(session: Session, ctx: EngineContext) -> WorkCalendar:
