@@ -1,16 +1,24 @@
-"""The reload check's value walk (engine/bpmn/reload_check.py) answers as the recursive definition does."""
+"""The reload check (engine/bpmn/reload_check.py): its value walk answers as the recursive definition does, and a
+later check of the same workflow object sees a value put deep inside a container an earlier check found native."""
 
 from __future__ import annotations
 
 import random
+import time
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+
 from engine.bpmn import reload_check
-from engine.bpmn.reload_check import _native
+from engine.bpmn.parsing import load_process
+from engine.bpmn.reload_check import _native, survives_reload
 from engine.bpmn.serialization import registered_types
+from tests.unit.bpmn.test_fast_scan import ANSWERS, ROOT, _drive
 
 REGISTERED = registered_types()
 
@@ -75,3 +83,67 @@ def test_a_self_referencing_value_ends_with_false(monkeypatch: Any) -> None:
         tail.append([])
         tail = tail[0]
     assert _native(deep, REGISTERED) is False  # past the node budget: not cached, which is always safe
+
+
+# Two commands on the same (cached) workflow object: the first leaves a container the check finds native, the second
+# changes it in place, deep down, so that the dict or list holding the change is the very object checked before.
+
+APPROVAL_9 = ROOT / "bench/approval_9.bpmn"
+
+
+def _mid_run() -> BpmnWorkflow:
+    return _drive(load_process(APPROVAL_9.read_bytes(), file=APPROVAL_9.name), check=False, steps=3)
+
+
+def _tasks(workflow: BpmnWorkflow) -> list[Task]:
+    return [task for wf in (workflow, *workflow.subprocesses.values()) for task in wf.tasks.values()]
+
+
+def _command_mark() -> float:
+    """The `changed_since` of the next command (engine.services.workflow_cache.command_clock): a task stamped after it
+    (Spiff stamps state changes with time.time()) counts as changed, a tie included."""
+    return time.time()
+
+
+def test_a_value_put_deep_inside_unchanged_workflow_data() -> None:
+    workflow = _mid_run()
+    workflow.data["materials"] = [{"name": "申请表", "pages": [1, 2]}]
+    assert survives_reload(workflow, _command_mark())
+    for odd in ((3, 4), {3, 4}, Colour.RED):
+        since = _command_mark()
+        workflow.data["materials"][0]["pages"].append(odd)  # same dict and list objects as at the last check
+        assert survives_reload(workflow, since) is False, odd
+        workflow.data["materials"][0]["pages"].pop()
+        assert survives_reload(workflow, _command_mark())
+
+
+def test_a_value_put_deep_inside_task_data_shared_with_finished_tasks() -> None:
+    """Spiff copies data one level deep: the nested list is the same object in the finished parent and in the ready
+    task. The second command's script puts a tuple into it and completes the task."""
+    first = _command_mark()
+    workflow = _mid_run()  # the first command: the ready task's state changed in it, so its data is checked
+    task = next(t for t in _tasks(workflow) if t.state == TaskState.READY and t.task_spec.manual)
+    parent = task.parent
+    assert parent is not None and parent.state == TaskState.COMPLETED and task.last_state_change >= first
+    shared: list[Any] = [{"items": ["甲"]}]
+    parent.data["form"] = {"rows": shared}
+    task.data["form"] = {"rows": shared}
+    assert survives_reload(workflow, first)
+    since = _command_mark()
+    shared[0]["items"].append(("乙", 2))  # what `form["rows"][0]["items"].append(...)` in a script does
+    task.data.update(ANSWERS)
+    task.complete()  # the clerk's completion, without the engine steps after it (whose deep copies hold it too)
+    assert task.last_state_change >= since
+    assert survives_reload(workflow, since) is False
+
+
+def test_a_value_put_deep_inside_a_waiting_tasks_internal_data() -> None:
+    """Internal data of an open task changes in place without a state change (timer facts): checked every time."""
+    workflow = _mid_run()
+    waiting = next(t for t in _tasks(workflow) if not t.state & TaskState.FINISHED_MASK and t.internal_data)
+    waiting.internal_data["facts"] = {"pauses": [{"days": 1}]}
+    assert survives_reload(workflow, _command_mark())
+    since = _command_mark()
+    waiting.internal_data["facts"]["pauses"][0]["days"] = {1, 2}
+    assert waiting.last_state_change < since
+    assert survives_reload(workflow, since) is False
