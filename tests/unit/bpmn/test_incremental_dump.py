@@ -101,6 +101,55 @@ def test_in_place_change_of_a_container_shared_with_finished_tasks() -> None:
     _same(workflow)
 
 
+def test_snapshots_taken_over_from_the_last_dump_still_see_a_change() -> None:
+    """A source that was one at the last dump too keeps the snapshots its data reached then (incremental_dump.
+    _snapshots): a change deep inside it, or inside a container put in it since, is still seen."""
+    workflow = _mid_run()
+    task = _ready_user_task(workflow)
+    parent = task.parent
+    assert parent is not None and parent.state == TaskState.COMPLETED
+    shared: list[Any] = [{"level": ["甲"]}]
+    parent.data["form"] = {"items": shared}
+    task.data["form"] = {"items": shared}
+    incremental_dump.forget(workflow)  # the parent was changed behind Spiff's back above: start afresh
+    _same(workflow)
+    walked = incremental_dump._MEMOS[workflow].closures[id(parent.data)][1]
+    assert id(shared[0]["level"]) in walked
+    _same(workflow)
+    assert incremental_dump._MEMOS[workflow].closures[id(parent.data)][1] is walked  # taken over, not walked again
+    before = _fallbacks()
+    shared[0]["level"].append("乙")  # three containers below the parent's data
+    _same(workflow)
+    assert _fallbacks() == before + 1
+    _same(workflow)  # walked afresh after the change, then taken over
+    shared[0]["more"] = added = ["丙"]  # a container no walk has met yet, in a dict the last one met
+    _same(workflow)
+    assert _fallbacks() == before + 2
+    _same(workflow)
+    assert id(added) in incremental_dump._MEMOS[workflow].closures[id(parent.data)][1]
+    added.append("丁")
+    _same(workflow)
+    assert _fallbacks() == before + 3
+    task.data["form"] = {"items": ["戊"]}  # the child lets go of the shared list: only the parent holds it now
+    _same(workflow)
+    _same(workflow)
+
+
+def test_a_root_that_cannot_be_followed_turns_reuse_off_for_the_next_dump() -> None:
+    workflow = _mid_run()
+    previous = incremental_dump._MEMOS[workflow]
+    assert previous.snapshots is not None
+    kept_root = next(root for root, _ids in previous.closures.values())
+    snapshots, closures = incremental_dump._snapshots([kept_root, {"odd": [object()]}], previous)
+    assert snapshots is None and closures == {}
+    snapshots, closures = incremental_dump._snapshots([kept_root, "text", 5], previous)
+    assert snapshots is not None and list(closures) == [id(kept_root)]
+    assert closures[id(kept_root)][1] is previous.closures[id(kept_root)][1]
+    assert all(snapshots[key] is previous.snapshots[key] for key in closures[id(kept_root)][1])
+    snapshots, closures = incremental_dump._snapshots([kept_root], None)  # no previous dump to take over from
+    assert snapshots is not None and closures[id(kept_root)][1] is not previous.closures[id(kept_root)][1]
+
+
 def test_in_place_change_of_workflow_data() -> None:
     workflow = _mid_run()
     workflow.data["materials"] = ["M1"]
