@@ -5,7 +5,7 @@ a few tasks, yet every dump built and encoded every task (approval_9 mid-run: ~1
 ~250 tasks and ~100-160 KB of state: 3-8 ms). `dump_text` returns exactly the text of `json.dumps(state_dict(wf))`
 (tests/unit/bpmn/test_incremental_dump.py compares both at every step of the corpus and on the cases below).
 
-Kept per workflow object (a weak map: a copy or a reload starts afresh): each task's encoded fragment with what it
+Kept per workflow object (on the object: a copy or a reload starts afresh): each task's encoded fragment with what it
 was computed from (the task object, state, last_state_change, triggered, spec, parent, children, the data and
 internal-data dicts, internal data's keys and values), and each workflow's encoded data. A fragment is reused if
 all of that is identical (compared by identity) and its parent's fragment was reused too (a delta is against the
@@ -162,7 +162,34 @@ class _Memo:
         self.closures: dict[int, tuple[Any, list[int]]] = {}
 
 
-_MEMOS: weakref.WeakKeyDictionary[BpmnWorkflow, _Memo] = weakref.WeakKeyDictionary()
+class _MemoTable:
+    """Each workflow object's memo, kept on the object itself: a memo holds the workflow's tasks (and they the
+    workflow), so in a table keyed weakly on the workflow it kept every workflow ever dumped alive; on the object it
+    is part of the workflow's own cycles and goes with it. The slot names its owner (a weak reference), so a copy
+    of the workflow, which copies the slot, finds no memo of its own and starts afresh."""
+
+    _SLOT = "_engine_incremental_dump"
+
+    def get(self, workflow: BpmnWorkflow) -> _Memo | None:
+        slot = workflow.__dict__.get(self._SLOT)
+        return slot[1] if slot is not None and slot[0]() is workflow else None
+
+    def __getitem__(self, workflow: BpmnWorkflow) -> _Memo:
+        memo = self.get(workflow)
+        if memo is None:
+            raise KeyError(workflow)
+        return memo
+
+    def __setitem__(self, workflow: BpmnWorkflow, memo: _Memo) -> None:
+        workflow.__dict__[self._SLOT] = (weakref.ref(workflow), memo)
+
+    def pop(self, workflow: BpmnWorkflow) -> _Memo | None:
+        memo = self.get(workflow)
+        workflow.__dict__.pop(self._SLOT, None)
+        return memo
+
+
+_MEMOS = _MemoTable()
 
 
 class _Changed(Exception):
@@ -171,13 +198,15 @@ class _Changed(Exception):
 
 def forget(workflow: BpmnWorkflow) -> None:
     """Drop what the last dump left (tests; and anyone who changes finished tasks behind Spiff's back)."""
-    _MEMOS.pop(workflow, None)
+    _MEMOS.pop(workflow)
 
 
 def _snapshot(roots: list[Any]) -> list[tuple[Any, ...]] | None:
     """Shallow snapshots of every mutable container reachable from `roots`; None if a value of another type (whose
     changes a snapshot cannot see) is reachable, or the data is too deep."""
     seen: dict[int, Any] = {}
+    if not _KNOWN.issuperset(map(type, roots)):  # a root's own in-place changes would go unseen too
+        return None
     level = [root for root in roots if type(root) in _FOLLOWED]
     for _ in range(_MAX_LEVELS):
         if not level:
@@ -228,8 +257,10 @@ def _snapshots(roots: list[Any], previous: _Memo | None) -> tuple[dict[int, tupl
     snapshots: dict[int, tuple[Any, ...]] = {}
     closures: dict[int, tuple[Any, list[int]]] = {}
     for root in roots:
-        if type(root) not in _FOLLOWED:  # not followed by `_snapshot` either
-            continue
+        if type(root) not in _FOLLOWED:
+            if type(root) in _IMMUTABLE:  # nothing to follow
+                continue
+            return None, {}  # its in-place changes could not be seen (as in `_snapshot`)
         key = id(root)
         if key in closures:
             continue

@@ -3,6 +3,9 @@ and after every kind of change that must not reuse a kept fragment."""
 
 from __future__ import annotations
 
+import copy
+import gc
+import weakref
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -142,6 +145,9 @@ def test_a_root_that_cannot_be_followed_turns_reuse_off_for_the_next_dump() -> N
     kept_root = next(root for root, _ids in previous.closures.values())
     snapshots, closures = incremental_dump._snapshots([kept_root, {"odd": [object()]}], previous)
     assert snapshots is None and closures == {}
+    snapshots, closures = incremental_dump._snapshots([kept_root, bytearray(b"odd")], previous)  # a root itself
+    assert snapshots is None and closures == {}
+    assert incremental_dump._snapshot([{"a": 1}, bytearray(b"odd")]) is None
     snapshots, closures = incremental_dump._snapshots([kept_root, "text", 5], previous)
     assert snapshots is not None and list(closures) == [id(kept_root)]
     assert closures[id(kept_root)][1] is previous.closures[id(kept_root)][1]
@@ -284,3 +290,22 @@ def test_a_completed_subprocess_is_kept_whole_until_one_of_its_tasks_changes(cha
     SETTLED_CHANGES[change](sub)
     _same(workflow)
     _same(workflow)
+
+
+def test_a_workflow_dropped_after_its_dumps_is_freed() -> None:
+    """The memo holds the workflow's tasks: kept in a table keyed weakly on the workflow, it kept the workflow
+    alive for ever (a server's evicted or reloaded workflows piled up)."""
+    workflow = _mid_run()
+    _same(workflow)
+    assert incremental_dump._MEMOS.get(workflow) is not None
+    alive = weakref.ref(workflow)
+    del workflow
+    gc.collect()
+    assert alive() is None
+
+
+def test_a_copy_starts_afresh() -> None:
+    workflow = _mid_run()
+    twin = copy.deepcopy(workflow)
+    assert incremental_dump._MEMOS.get(twin) is None
+    assert _same(twin) == _same(workflow)
