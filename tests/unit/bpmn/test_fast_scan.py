@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -61,9 +61,11 @@ def _check_every_filter(workflow: BpmnWorkflow) -> None:
             assert _ids(sub.get_tasks(**filters)) == _ids(list(BpmnTaskIterator(sub.task_tree, **filters))), filters
 
 
-def _drive(parsed: ParsedProcess, check: bool, steps: int = 40) -> BpmnWorkflow:
+def _drive(parsed: ParsedProcess, check: bool, steps: int = 40,
+           on_step: Callable[[BpmnWorkflow, runtime.StepResult], None] | None = None) -> BpmnWorkflow:
     """Start, then repeatedly complete the first open user task, the first started service task, or move the
-    clock 30 days to fire timers; stop when done, stuck or a script refuses the generic answers."""
+    clock 30 days to fire timers; stop when done, stuck or a script refuses the generic answers. `on_step` sees
+    the workflow and the result after the start and after every step."""
     now = T0
     workflow = runtime.new_workflow(parsed, {"project": "示范", "applicant_id": "A1", "limit": 5}, now)
     try:
@@ -71,6 +73,8 @@ def _drive(parsed: ParsedProcess, check: bool, steps: int = 40) -> BpmnWorkflow:
     except EngineError:
         return workflow
     for _ in range(steps):
+        if on_step is not None:
+            on_step(workflow, result)
         if check:
             _check_every_filter(workflow)
         try:

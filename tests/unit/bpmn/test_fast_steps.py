@@ -5,19 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
 from engine.bpmn import fast_steps, runtime
 from engine.bpmn.canonical import canonical_state
 from engine.bpmn.parsing import ParsedProcess, load_process
-from engine.errors import EngineError
-from tests.unit.bpmn.test_fast_scan import ANSWERS, CORPUS, ROOT, T0
+from tests.unit.bpmn.test_fast_scan import CORPUS, ROOT, T0, _drive
 
 
 @contextmanager
@@ -29,30 +26,13 @@ def stock() -> Iterator[None]:
         fast_steps.install()
 
 
-def _trace(parsed: ParsedProcess, steps: int = 40) -> list[tuple[list[str], Any]]:
-    """Each step's elements run (in order) and the canonical state after it: start, then the first open user
-    task, the first started service task, or 30 days later, until done or stuck."""
-    now = T0
+def _trace(parsed: ParsedProcess) -> list[tuple[list[str], Any]]:
+    """Each step's elements run (in order) and the canonical state after it, then the end state (test_fast_scan's
+    driver)."""
     trace: list[tuple[list[str], Any]] = []
-    workflow: BpmnWorkflow = runtime.new_workflow(parsed, {"project": "示范", "applicant_id": "A1", "limit": 5}, now)
-    try:
-        result = runtime.advance(workflow, now)
-        for _ in range(steps):
-            trace.append((result.completed_elements, canonical_state(workflow)))
-            if result.human_tasks:
-                task = result.human_tasks[0]
-                result = runtime.complete_user_task(workflow, task.spiff_task_id, dict(ANSWERS), now)
-            elif result.job_requests or workflow.get_tasks(state=TaskState.STARTED):
-                started = workflow.get_tasks(state=TaskState.STARTED)[0]
-                result = runtime.complete_external_task(workflow, str(started.id), {"ok": True}, now)
-            elif result.timers and not result.done:
-                now += timedelta(days=30)
-                result = runtime.advance(workflow, now)
-            else:
-                break
-    except EngineError as exc:
-        trace.append(([f"error: {exc}"], None))
-    return trace
+    workflow = _drive(parsed, check=False, on_step=lambda workflow, result: trace.append(
+        (result.completed_elements, canonical_state(workflow))))
+    return [*trace, ([], canonical_state(workflow))]
 
 
 @pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.stem)
