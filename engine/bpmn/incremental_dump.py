@@ -17,26 +17,33 @@ parent's data); besides:
   multi-instance merges), the parents of a join's other instances (the join merges them), a workflow's data. So
   each dump records a shallow snapshot (the very keys and values, compared by identity) of every mutable container
   reachable from the sources, and the next dump reuses nothing if one changed, if a finished task changed at all
-  (a reset, a migration) or if a source held a value of a type whose changes a snapshot cannot see. A root (a
-  source's data, a workflow's data value) that was one at the last dump too, when none of that dump's snapshots
-  changed, reaches exactly the containers it reached then: their snapshots are taken over, not walked again;
+  (a reset, a migration) or if a source held a value of a type whose changes a snapshot cannot see. The roots (a
+  source's data, a workflow's data values) are kept per (sub)workflow in two groups, its sources' and its data's
+  (`_Group`): a group with the very same roots as at the last dump, when none of that dump's snapshots changed,
+  reaches exactly the containers it reached then and is taken over whole; in another, each root of the last dump
+  takes its own snapshots over, and only new roots are walked;
 - a task that has not started (no data of its own): its delta lists its parent's keys, compared instead;
 - an open task with data (a user task, a waiting timer): a snapshot of every container in its data and internal
   data, taken with its fragment, is unchanged.
-A (sub)workflow whose tasks were all finished (a completed subprocess: about half the tasks a simulation's dumps
-visit) keeps its tasks' text whole, reused when every task holds as above, compared in a few passes in C (`_Settled`).
+Snapshots are kept flat (`_Flat`: the containers, their sizes, keys or items and dict values in a few sequences)
+and compared in a few passes in C. A (sub)workflow the command did not touch (every fragment reused at the last dump)
+or whose tasks all finished keeps its tasks' text whole (`_Frame`), reused when every task holds as above, compared
+in C passes too; with its data and the fields around its tasks the same objects, its dict's text is reused whole.
+What is left to a dump is about what the command changed: the tasks it touched or added, their snapshots, the
+roots it added, plus the C passes over what it did not touch.
 """
 
 from __future__ import annotations
 
 import gc
 import json
+import math
 import weakref
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from itertools import chain, compress
-from operator import attrgetter, is_, itemgetter
+from itertools import chain, compress, repeat
+from operator import attrgetter, is_, is_not
 from typing import Any
 from uuid import UUID
 
@@ -74,6 +81,7 @@ _NOT_STARTED = TaskState.FUTURE | TaskState.PREDICTED_MASK  # tasks that have no
 _FOLLOWED = frozenset({dict, list, tuple, set})  # containers walked into (a tuple cannot change, its items can)
 _IMMUTABLE = frozenset({str, int, float, bool, type(None), bytes, datetime, date, time, timedelta, Decimal, UUID})
 _KNOWN = _FOLLOWED | _IMMUTABLE
+_FINITE = math.isfinite
 _MAX_LEVELS = 200  # deeper (or cyclic) data is not snapshotted: the next dump encodes every task
 
 
@@ -95,7 +103,7 @@ class _Entry:
         self.data, self.internal = task.data, task.internal_data
         self.internal_keys, self.internal_values = tuple(task.internal_data), tuple(task.internal_data.values())
         # A running or waiting task's data changes in place: snapshots of everything in it (None: not kept).
-        self.own: list[tuple[Any, ...]] | None = None
+        self.own: _Flat | None = None
 
     def holds(self, task: Task) -> bool:
         internal = task.internal_data
@@ -109,20 +117,61 @@ class _Entry:
 
 _FIELDS = attrgetter("_state", "last_state_change", "triggered", "task_spec", "_parent", "data", "internal_data")
 _CHILDREN = attrgetter("_children")
-_CONTAINER = itemgetter(0)
 _INTERNAL = attrgetter("internal_data")
+_ATTR_CONTAINERS, _ATTR_SIZES, _ATTR_ITEMS, _ATTR_DICTS, _ATTR_VALUES = map(
+    attrgetter, ("containers", "sizes", "items", "dicts", "values"))
 
 
-class _Settled:
-    """A (sub)workflow whose tasks were all finished at the last dump (a completed subprocess, mostly: about half
-    the tasks a simulation's dumps visit): its tasks' text, and what `_Entry.holds` compares for each task, kept
-    flat so that a few passes in C compare them all."""
+class _Flat:
+    """Shallow snapshots (the very keys or items, and a dict's values) of containers, kept flat so that `unchanged`
+    compares them all in a few passes in C: the sizes first (so that the flat sequences line up), then every key or
+    item, then every dict's values, by identity."""
 
-    __slots__ = ("children", "fields", "internal_keys", "internal_sizes", "internal_values", "tasks", "text",
-                 "workflow")
+    __slots__ = ("containers", "dicts", "items", "sizes", "values")
 
-    def __init__(self, wf: BpmnBaseWorkflow, text: str) -> None:
-        self.workflow, self.text = wf, text
+    def __init__(self, containers: list[Any]) -> None:
+        self.containers = containers
+        self.sizes = list(map(len, containers))
+        self.items = tuple(chain.from_iterable(containers))
+        self.dicts = list(compress(containers, map(is_, map(type, containers), repeat(dict))))
+        self.values = tuple(chain.from_iterable(map(dict.values, self.dicts)))
+
+    @classmethod
+    def joined(cls, flats: Iterable[_Flat]) -> _Flat:
+        """One `_Flat` of all the snapshots of `flats` (a container in two of them is compared twice)."""
+        flats = list(flats)
+        flat = cls.__new__(cls)
+        flat.containers = list(chain.from_iterable(map(_ATTR_CONTAINERS, flats)))
+        flat.sizes = list(chain.from_iterable(map(_ATTR_SIZES, flats)))
+        flat.items = tuple(chain.from_iterable(map(_ATTR_ITEMS, flats)))
+        flat.dicts = list(chain.from_iterable(map(_ATTR_DICTS, flats)))
+        flat.values = tuple(chain.from_iterable(map(_ATTR_VALUES, flats)))
+        return flat
+
+    def unchanged(self) -> bool:
+        """No container changed in place since the snapshots (as far as its keys, items and values go)."""
+        return (list(map(len, self.containers)) == self.sizes
+                and all(map(is_, chain.from_iterable(self.containers), self.items))
+                and all(map(is_, chain.from_iterable(map(dict.values, self.dicts)), self.values)))
+
+
+class _Frame:
+    """A (sub)workflow each of whose tasks had a kept fragment at the last dump: its tasks' text, the sources its
+    tasks noted, and what the loop in `IncrementalDump._common` compares for each task, kept flat so that a few
+    passes in C compare them all (a completed subprocess, or an open one the command did not touch: ~70% of the
+    tasks a simulation's dumps visit). `holds` is what the loop would find: every task as `_Entry.holds` (the same
+    task objects in the same order, each with the same state, stamp, spec, parent, data and internal-data objects,
+    equal children, the same internal-data keys and values), every open task's own snapshots unchanged, every
+    task that has not started still without data. A predicted task's parent keys need no check: that parent is
+    a source (finished: the memo's snapshots, checked first, hold its keys), an open task (its own snapshots hold
+    them) or a predicted one (no data). A parent listed after its child makes the loop encode the child again, to
+    the same text. With every task the same, the sources are too: their data is taken over as roots."""
+
+    __slots__ = ("children", "empty", "fields", "internal_keys", "internal_sizes", "internal_values", "own",
+                 "roots", "tasks", "text", "workflow")
+
+    def __init__(self, wf: BpmnBaseWorkflow, text: str, entries: Iterable[_Entry], roots: list[Any]) -> None:
+        self.workflow, self.text, self.roots = wf, text, roots
         self.tasks = tuple(wf.tasks.values())
         self.fields = tuple(chain.from_iterable(map(_FIELDS, self.tasks)))
         self.children = [list(children) for children in map(_CHILDREN, self.tasks)]
@@ -130,11 +179,11 @@ class _Settled:
         self.internal_sizes = list(map(len, internals))
         self.internal_keys = tuple(chain.from_iterable(internals))
         self.internal_values = tuple(chain.from_iterable(map(dict.values, internals)))
+        own = [entry.own for entry in entries if entry.own is not None]
+        self.own = _Flat.joined(own) if own else None
+        self.empty = [entry.data for entry in entries if not entry.finished and entry.own is None]
 
     def holds(self, wf: BpmnBaseWorkflow) -> bool:
-        """Every task of `wf` holds its kept fragment: the same task objects in the same order, each with the same
-        state, stamp, spec, parent, data and internal-data objects, equal children, and the same internal-data keys
-        and values (the sizes per task first, so that the flat sequences line up)."""
         tasks = wf.tasks
         if not (self.workflow is wf and len(tasks) == len(self.tasks) and all(map(is_, tasks.values(), self.tasks))
                 and all(map(is_, chain.from_iterable(map(_FIELDS, self.tasks)), self.fields))
@@ -143,23 +192,42 @@ class _Settled:
         internals = list(map(_INTERNAL, self.tasks))
         return (list(map(len, internals)) == self.internal_sizes
                 and all(map(is_, chain.from_iterable(internals), self.internal_keys))
-                and all(map(is_, chain.from_iterable(map(dict.values, internals)), self.internal_values)))
+                and all(map(is_, chain.from_iterable(map(dict.values, internals)), self.internal_values))
+                and not any(map(len, self.empty))
+                and (self.own is None or self.own.unchanged()))
+
+
+class _Group:
+    """Roots of a (sub)workflow, what each reaches (None for an immutable root) and all of it in one `_Flat`."""
+
+    __slots__ = ("closures", "flat", "roots", "workflow")
+
+    def __init__(self, workflow: BpmnBaseWorkflow, roots: tuple[Any, ...],
+                 closures: list[tuple[Any, _Flat] | None]) -> None:
+        self.workflow, self.roots, self.closures = workflow, roots, closures
+        self.flat = _Flat.joined(closure[1] for closure in closures if closure is not None)
 
 
 class _Memo:
     """What the last dump of one workflow object left: fragments per (sub)workflow, encoded data, snapshots."""
 
-    __slots__ = ("closures", "data", "entries", "settled", "snapshots")
+    __slots__ = ("bodies", "data", "entries", "frames", "groups", "walked")
 
     def __init__(self) -> None:
         self.entries: dict[int, tuple[BpmnBaseWorkflow, dict[int, _Entry]]] = {}
-        # (Sub)workflows whose every task was finished (and a plain Task with a fragment, internal data a dict).
-        self.settled: dict[int, _Settled] = {}
+        # (Sub)workflows each of whose tasks had a fragment (internal data a dict), kept whole.
+        self.frames: dict[int, _Frame] = {}
         self.data: dict[int, tuple[BpmnBaseWorkflow, dict[str, Any], tuple[Any, ...], tuple[Any, ...], str]] = {}
-        # Snapshots of the containers reachable from the sources, by id() (None: reuse nothing next time), and the
-        # ids reachable from each root (a source's data, a workflow's data value), by the root's id().
-        self.snapshots: dict[int, tuple[Any, ...]] | None = {}
-        self.closures: dict[int, tuple[Any, list[int]]] = {}
+        # Per (sub)workflow, its roots (the data of the sources its tasks noted, its data's values), what each root
+        # reaches (`_closures`) and all of that in one `_Flat` (None: reuse nothing next time).
+        self.groups: dict[int, _Group] | None = {}
+        self.walked: dict[int, tuple[Any, _Flat]] = {}  # the closures walked or taken over by this dump, by id(root)
+        # Per (sub)workflow, its dict's text and what it was built from (compared by identity).
+        self.bodies: dict[int, tuple[BpmnBaseWorkflow, tuple[Any, ...], str]] = {}
+
+    def unchanged(self) -> bool:
+        """Every snapshot of every root the last dump noted holds (none of its containers changed in place)."""
+        return self.groups is not None and all(group.flat.unchanged() for group in self.groups.values())
 
 
 class _MemoTable:
@@ -201,7 +269,7 @@ def forget(workflow: BpmnWorkflow) -> None:
     _MEMOS.pop(workflow)
 
 
-def _snapshot(roots: list[Any]) -> list[tuple[Any, ...]] | None:
+def _snapshot(roots: list[Any]) -> _Flat | None:
     """Shallow snapshots of every mutable container reachable from `roots`; None if a value of another type (whose
     changes a snapshot cannot see) is reachable, or the data is too deep."""
     seen: dict[int, Any] = {}
@@ -211,71 +279,72 @@ def _snapshot(roots: list[Any]) -> list[tuple[Any, ...]] | None:
     for _ in range(_MAX_LEVELS):
         if not level:
             break
-        fresh = []
-        for obj in level:
-            if id(obj) not in seen:
-                seen[id(obj)] = obj
-                fresh.append(obj)
-        refs = gc.get_referents(*fresh)
+        fresh = dict(zip(map(id, level), level))  # by id(), in C: data is mostly a tree, seldom met twice
+        if seen:
+            for key in fresh.keys() & seen.keys():
+                del fresh[key]
+        seen.update(fresh)
+        refs = gc.get_referents(*fresh.values())
         if not _KNOWN.issuperset(map(type, refs)):
             return None
         level = list(compress(refs, map(_FOLLOWED.__contains__, map(type, refs))))
     else:
         return None
-    snapshots: list[tuple[Any, ...]] = []
-    for obj in seen.values():
-        kind = type(obj)
-        if kind is dict:
-            snapshots.append((obj, tuple(obj), tuple(obj.values())))
-        elif kind is not tuple:
-            snapshots.append((obj, tuple(obj), ()))
-    return snapshots
+    containers = list(seen.values())
+    return _Flat(list(compress(containers, map(is_not, map(type, containers), repeat(tuple)))))
 
 
 def _same_keys(data: dict[Any, Any], keys: tuple[Any, ...]) -> bool:
     return len(data) == len(keys) and all(map(is_, data, keys))
 
 
-def _unchanged(snapshots: Iterable[tuple[Any, ...]]) -> bool:
-    for obj, items, values in snapshots:
-        if len(obj) != len(items) or not all(map(is_, obj, items)):
-            return False
-        if values and not all(map(is_, obj.values(), values)):
-            return False
-    return True
-
-
-def _snapshots(roots: list[Any], previous: _Memo | None) -> tuple[dict[int, tuple[Any, ...]] | None,
-                                                             dict[int, tuple[Any, list[int]]]]:
-    """`_snapshot(roots)` by id(), walked root by root, and the ids each root reaches. A root of the previous dump
-    (the same object) reaches the same containers as then, since that dump's snapshots were found unchanged at the
-    start of this one (`previous` is None otherwise): each container holds the very same keys and values, so the
-    walk would go the same way, meet the same types and take the same snapshots. Its ids and snapshots are taken
-    over instead (about 6 roots in 7 in a simulation: the sources move by a few tasks per command)."""
-    kept = previous.closures if previous is not None and previous.snapshots is not None else {}
-    prior = previous.snapshots if previous is not None and previous.snapshots is not None else {}
-    snapshots: dict[int, tuple[Any, ...]] = {}
-    closures: dict[int, tuple[Any, list[int]]] = {}
+def _closures(roots: Iterable[Any], prior: dict[int, tuple[Any, _Flat]]) -> list[tuple[Any, _Flat] | None] | None:
+    """The snapshots of what each root reaches (`_snapshot`, None for an immutable root); None if a root cannot be
+    followed. A root of the previous dump (the same object, in `prior` by id()) reaches the same containers as
+    then, since that dump's snapshots were found unchanged at the start of this one (no reuse otherwise): each
+    container holds the very same keys and values, so the walk would go the same way, meet the same types and take
+    the same snapshots. They are taken over instead (about 6 roots in 7 in a simulation: the sources move by a
+    few tasks per command)."""
+    closures: list[tuple[Any, _Flat] | None] = []
     for root in roots:
         if type(root) not in _FOLLOWED:
             if type(root) in _IMMUTABLE:  # nothing to follow
+                closures.append(None)
                 continue
-            return None, {}  # its in-place changes could not be seen (as in `_snapshot`)
-        key = id(root)
-        if key in closures:
-            continue
-        old = kept.get(key)
-        if old is not None and old[0] is root:
-            ids = old[1]
-            snapshots.update(zip(ids, map(prior.__getitem__, ids)))
-        else:
+            return None  # its in-place changes could not be seen (as in `_snapshot`)
+        old = prior.get(id(root))
+        if old is None or old[0] is not root:
             found = _snapshot([root])
             if found is None:
-                return None, {}
-            ids = list(map(id, map(_CONTAINER, found)))
-            snapshots.update(zip(ids, found))
-        closures[key] = (root, ids)
-    return snapshots, closures
+                return None
+            old = (root, found)
+        closures.append(old)
+    return closures
+
+
+def _fragment(dct: dict[str, Any]) -> str:
+    return f'"{dct["id"]}":{_ENCODE(dct)}'
+
+
+def _bare_fragment(task: Task, parent_task: Task | None, typename: str) -> str | None:
+    """`_fragment(task_dict(...))` of a task without data or internal data (a predicted one, mostly: ~half of the
+    tasks a simulation's dumps encode), written directly; None if a field is not of the type the template assumes
+    (the caller encodes the dict then)."""
+    lsc, state, triggered, children = task.last_state_change, task._state, task.triggered, task._children
+    if not (type(lsc) is float and _FINITE(lsc) and type(state) is int and type(triggered) is bool
+            and type(task.id) is UUID and all(map(is_, map(type, children), repeat(UUID)))):
+        return None
+    key = str(task.id)
+    if parent_task is None:
+        parent, delta = "null", "{}"
+    else:
+        parent = f'"{task._parent}"'
+        delta = f'{{"updates":{{}},"deletions":{_ENCODE(list(parent_task.data))}}}'
+    listed = '"' + '","'.join(map(str, children)) + '"' if children else ""
+    return (f'"{key}":{{"id":"{key}","parent":{parent},"children":[{listed}],'
+            f'"last_state_change":{float.__repr__(lsc)},"state":{int.__repr__(state)},'
+            f'"task_spec":{_ENCODE(task.task_spec.name)},"triggered":{"true" if triggered else "false"},'
+            f'"internal_data":{{}},"data":{{}},"delta":{delta},"typename":{_ENCODE(typename)}}}')
 
 
 def _note_sources(task: Task, parent: Task | None, children: list[Task | None], sources: dict[int, Task],
@@ -301,8 +370,7 @@ class IncrementalDump:
 
     def dump_text(self, workflow: BpmnWorkflow, version: str) -> str:
         memo = _MEMOS.get(workflow)
-        previous = (memo if memo is not None and memo.snapshots is not None and _unchanged(memo.snapshots.values())
-                    else None)
+        previous = memo if memo is not None and memo.unchanged() else None
         if memo is not None and previous is None:
             self.fallbacks += 1
         try:
@@ -315,24 +383,54 @@ class IncrementalDump:
 
     def _dump(self, workflow: BpmnWorkflow, version: str, previous: _Memo | None) -> tuple[str, _Memo]:
         fresh = _Memo()
-        roots: list[Any] = []
         registry = self.fast.registry
         subs = []
+        kept_subs = previous.bodies if previous is not None else {}
         for task_id, sub in workflow.subprocesses.items():
             if type(sub) is BpmnSubWorkflow:
-                body = self._common(sub, previous, fresh, roots)
-                subs.append(f'{_ENCODE(str(task_id))}:{{{body},"parent_task_id":{_ENCODE(str(sub.parent_task_id))},'
+                body = self._common(sub, previous, fresh)
+                key = (task_id, body, sub.parent_task_id, sub.spec.name)
+                kept = kept_subs.get(-id(sub))  # the subprocess entry's text, beside its body's (by id())
+                if kept is not None and kept[0] is sub and all(map(is_, key, kept[1])):
+                    text = kept[2]
+                else:
+                    text = (f'{_ENCODE(str(task_id))}:{{{body},"parent_task_id":{_ENCODE(str(sub.parent_task_id))},'
                             f'"spec":{_ENCODE(sub.spec.name)},"typename":{_ENCODE(self.fast.sub_typename)}}}')
+                fresh.bodies[-id(sub)] = (sub, key, text)
+                subs.append(text)
             else:
                 subs.append(f"{_ENCODE(str(task_id))}:{_ENCODE(registry.convert(sub))}")
-        body = self._common(workflow, previous, fresh, roots)
+        body = self._common(workflow, previous, fresh)
+        events = workflow.bpmn_events
         text = (f'{{{body},"subprocesses":{{{",".join(subs)}}},'
-                f'"bpmn_events":{_ENCODE(registry.convert(workflow.bpmn_events))},'
+                f'"bpmn_events":{"[]" if type(events) is list and not events else _ENCODE(registry.convert(events))},'
                 f'"typename":{_ENCODE(self.fast.workflow_typename)},{self.version_key}:{_ENCODE(version)}}}')
-        fresh.snapshots, fresh.closures = _snapshots(roots, previous)
+        fresh.walked = {}  # only needed while this dump built its groups
         return text, fresh
 
-    def _data_text(self, wf: BpmnBaseWorkflow, previous: _Memo | None, fresh: _Memo) -> str:
+    def _group(self, wf: BpmnBaseWorkflow, key: int, previous: _Memo | None, fresh: _Memo,
+               roots: tuple[Any, ...]) -> None:
+        """Note roots of `wf` and their snapshots under `key`: the last dump's group if it had the very same roots."""
+        if fresh.groups is None:
+            return
+        kept = previous.groups.get(key) if previous is not None and previous.groups is not None else None
+        if kept is not None and kept.workflow is wf:
+            if len(kept.roots) == len(roots) and all(map(is_, roots, kept.roots)):
+                fresh.groups[key] = kept
+                return
+            for closure in kept.closures:  # take over what the same roots reached then
+                if closure is not None:
+                    fresh.walked.setdefault(id(closure[0]), closure)
+        closures = _closures(roots, fresh.walked)
+        if closures is None:
+            fresh.groups = None
+            return
+        for closure in closures:
+            if closure is not None:
+                fresh.walked[id(closure[0])] = closure
+        fresh.groups[key] = _Group(wf, roots, closures)
+
+    def _data_text(self, wf: BpmnBaseWorkflow, previous: _Memo | None, fresh: _Memo) -> tuple[str, tuple[Any, ...]]:
         data = wf.data
         kept = previous.data.get(id(wf)) if previous is not None else None
         keys, values = tuple(data), tuple(data.values())
@@ -342,20 +440,18 @@ class IncrementalDump:
         else:
             text = _ENCODE(self.fast.convert(self.fast.registry.clean(data)))
         fresh.data[id(wf)] = (wf, data, keys, values, text)
-        return text
+        return text, values
 
-    def _common(self, wf: BpmnBaseWorkflow, previous: _Memo | None, fresh: _Memo, roots: list[Any]) -> str:
-        """The (sub)workflow dict's text up to "root" (FastStateDict._common), noting the sources in `roots`."""
+    def _common(self, wf: BpmnBaseWorkflow, previous: _Memo | None, fresh: _Memo) -> str:
+        """The (sub)workflow dict's text up to "root" (FastStateDict._common), noting its roots (`_group`)."""
         tasks, registry, convert, typename = wf.tasks, self.fast.registry, self.fast.convert, self.fast.task_typename
         kept = previous.entries.get(id(wf)) if previous is not None else None
         old = kept[1] if kept is not None and kept[0] is wf else {}
-        settled = previous.settled.get(id(wf)) if previous is not None and old else None
-        if settled is not None and settled.holds(wf):
-            # What the loop below would do: every task finished and holding, each parent's fragment reused before
-            # its children's (or the same text encoded again), no sources.
+        frame = previous.frames.get(id(wf)) if previous is not None and old else None
+        if frame is not None and frame.holds(wf):  # what the loop below would do (_Frame)
             fresh.entries[id(wf)] = (wf, old)
-            fresh.settled[id(wf)] = settled
-            return self._tail(wf, previous, fresh, roots, settled.text)
+            fresh.frames[id(wf)] = frame
+            return self._tail(wf, previous, fresh, frame.roots, frame.text)
         entries: dict[int, _Entry] = {}
         reused: set[int] = set()  # id() of the tasks whose fragment was reused
         present: set[int] = set()  # id() of the tasks met so far (a parent comes before its children)
@@ -384,7 +480,7 @@ class IncrementalDump:
                     parent_task = entry.parent_task
                     usable = (entry.holds(task) and (id(parent_task) in reused if parent_task is not None
                                                      else task._parent is None or task._parent not in tasks)
-                              and _unchanged(entry.own))
+                              and entry.own.unchanged())
                 if usable:
                     reused.add(key)
                     entries[key] = entry
@@ -396,8 +492,8 @@ class IncrementalDump:
                 parts.append(f'"{task.id}":{_ENCODE(registry.convert(task))}')
                 continue
             parent_task = tasks.get(task._parent) if task._parent is not None else None
-            dct = task_dict(task, tasks, convert, typename)
-            text = f'"{dct["id"]}":{_ENCODE(dct)}'
+            text = (_bare_fragment(task, parent_task, typename) if not task.data and not task.internal_data else None) \
+                or _fragment(task_dict(task, tasks, convert, typename))
             parts.append(text)
             state = task._state
             if state & _FINISHED:
@@ -407,8 +503,9 @@ class IncrementalDump:
                 entry = entries[key] = _Entry(task, parent_task, text)
                 children = entry.children_tasks
             else:
-                own = _snapshot([task.data, task.internal_data]) if parent_task is None or id(parent_task) in reused \
-                    else None
+                # Kept even if its parent's fragment was encoded again: the next dump reuses it only with its parent's,
+                # which then holds what the parent's data held here.
+                own = _snapshot([task.data, task.internal_data])
                 if own is not None:
                     entry = entries[key] = _Entry(task, parent_task, text)
                     entry.own = own
@@ -423,18 +520,31 @@ class IncrementalDump:
                     if parent is not None and parent._state & _FINISHED:
                         sources[id(parent)] = parent
         fresh.entries[id(wf)] = (wf, entries)
-        roots.extend(source.data for source in sources.values())
+        noted = [source.data for source in sources.values()]
         text = ",".join(parts)
-        if len(entries) == len(tasks) and not sources and all(entry.finished for entry in entries.values()) and all(
-                type(task.internal_data) is dict for task in tasks.values()):
-            fresh.settled[id(wf)] = _Settled(wf, text)
-        return self._tail(wf, previous, fresh, roots, text)
+        # A frame costs about what the loop does, and pays once reused: kept for a (sub)workflow the command did not
+        # touch (every fragment reused) or one whose tasks all finished (a completed subprocess changes no more).
+        if len(entries) == len(tasks) and (len(reused) == len(tasks) or all(entry.finished for entry in entries.values())) \
+                and all(type(task.internal_data) is dict for task in tasks.values()):
+            fresh.frames[id(wf)] = _Frame(wf, text, entries.values(), noted)
+        return self._tail(wf, previous, fresh, noted, text)
 
-    def _tail(self, wf: BpmnBaseWorkflow, previous: _Memo | None, fresh: _Memo, roots: list[Any],
+    def _tail(self, wf: BpmnBaseWorkflow, previous: _Memo | None, fresh: _Memo, noted: list[Any],
               tasks_text: str) -> str:
-        roots.extend(wf.data.values())
-        last = wf.last_task
-        return (f'"data":{self._data_text(wf, previous, fresh)},"correlations":{_ENCODE(wf.correlations)},'
-                f'"last_task":{_ENCODE(str(last.id) if last is not None else None)},'
-                f'"success":{_ENCODE(wf.success)},"completed":{_ENCODE(wf.completed)},'
-                f'"tasks":{{{tasks_text}}},"root":{_ENCODE(str(wf.task_tree.id))}')
+        data_text, values = self._data_text(wf, previous, fresh)
+        # Two groups: the sources move by a few tasks in one command in five, the data's values change far less often.
+        self._group(wf, id(wf), previous, fresh, tuple(noted))
+        self._group(wf, -id(wf), previous, fresh, values)
+        last, correlations = wf.last_task, wf.correlations
+        key = (tasks_text, data_text, last, wf.success, wf.completed, wf.task_tree)
+        kept = previous.bodies.get(id(wf)) if previous is not None and not correlations else None
+        if kept is not None and kept[0] is wf and all(map(is_, key, kept[1])):
+            body = kept[2]
+        else:
+            body = (f'"data":{data_text},"correlations":{_ENCODE(correlations)},'
+                    f'"last_task":{_ENCODE(str(last.id) if last is not None else None)},'
+                    f'"success":{_ENCODE(wf.success)},"completed":{_ENCODE(wf.completed)},'
+                    f'"tasks":{{{tasks_text}}},"root":{_ENCODE(str(wf.task_tree.id))}')
+        if not correlations:  # an empty dict encodes the same whatever object it is
+            fresh.bodies[id(wf)] = (wf, key, body)
+        return body

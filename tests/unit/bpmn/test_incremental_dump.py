@@ -46,6 +46,18 @@ def _ready_user_task(workflow: BpmnWorkflow) -> Task:
     return next(t for t in _all_tasks(workflow) if t.state == TaskState.READY and t.task_spec.manual)
 
 
+def _kept_closures(workflow: BpmnWorkflow) -> dict[int, Any]:
+    """What each root of the last dump reaches, by id(root) (incremental_dump._closures)."""
+    groups = incremental_dump._MEMOS[workflow].groups
+    assert groups is not None
+    return {id(closure[0]): closure for group in groups.values() for closure in group.closures if closure is not None}
+
+
+def _walked(workflow: BpmnWorkflow, root: Any) -> Any:
+    """The snapshots kept for what `root` reaches."""
+    return _kept_closures(workflow)[id(root)][1]
+
+
 def _reused(workflow: BpmnWorkflow) -> int:
     memo = incremental_dump._MEMOS[workflow]
     return sum(len(entries) for _wf, entries in memo.entries.values())
@@ -116,10 +128,10 @@ def test_snapshots_taken_over_from_the_last_dump_still_see_a_change() -> None:
     task.data["form"] = {"items": shared}
     incremental_dump.forget(workflow)  # the parent was changed behind Spiff's back above: start afresh
     _same(workflow)
-    walked = incremental_dump._MEMOS[workflow].closures[id(parent.data)][1]
-    assert id(shared[0]["level"]) in walked
+    walked = _walked(workflow, parent.data)
+    assert any(container is shared[0]["level"] for container in walked.containers)
     _same(workflow)
-    assert incremental_dump._MEMOS[workflow].closures[id(parent.data)][1] is walked  # taken over, not walked again
+    assert _walked(workflow, parent.data) is walked  # taken over, not walked again
     before = _fallbacks()
     shared[0]["level"].append("乙")  # three containers below the parent's data
     _same(workflow)
@@ -129,7 +141,7 @@ def test_snapshots_taken_over_from_the_last_dump_still_see_a_change() -> None:
     _same(workflow)
     assert _fallbacks() == before + 2
     _same(workflow)
-    assert id(added) in incremental_dump._MEMOS[workflow].closures[id(parent.data)][1]
+    assert any(container is added for container in _walked(workflow, parent.data).containers)
     added.append("丁")
     _same(workflow)
     assert _fallbacks() == before + 3
@@ -140,20 +152,17 @@ def test_snapshots_taken_over_from_the_last_dump_still_see_a_change() -> None:
 
 def test_a_root_that_cannot_be_followed_turns_reuse_off_for_the_next_dump() -> None:
     workflow = _mid_run()
-    previous = incremental_dump._MEMOS[workflow]
-    assert previous.snapshots is not None
-    kept_root = next(root for root, _ids in previous.closures.values())
-    snapshots, closures = incremental_dump._snapshots([kept_root, {"odd": [object()]}], previous)
-    assert snapshots is None and closures == {}
-    snapshots, closures = incremental_dump._snapshots([kept_root, bytearray(b"odd")], previous)  # a root itself
-    assert snapshots is None and closures == {}
+    prior = _kept_closures(workflow)
+    kept_root = next(root for root, _flat in prior.values())
+    assert incremental_dump._closures([kept_root, {"odd": [object()]}], prior) is None
+    assert incremental_dump._closures([kept_root, bytearray(b"odd")], prior) is None  # a root itself
     assert incremental_dump._snapshot([{"a": 1}, bytearray(b"odd")]) is None
-    snapshots, closures = incremental_dump._snapshots([kept_root, "text", 5], previous)
-    assert snapshots is not None and list(closures) == [id(kept_root)]
-    assert closures[id(kept_root)][1] is previous.closures[id(kept_root)][1]
-    assert all(snapshots[key] is previous.snapshots[key] for key in closures[id(kept_root)][1])
-    snapshots, closures = incremental_dump._snapshots([kept_root], None)  # no previous dump to take over from
-    assert snapshots is not None and closures[id(kept_root)][1] is not previous.closures[id(kept_root)][1]
+    closures = incremental_dump._closures([kept_root, "text", 5], prior)
+    assert closures is not None and closures[1:] == [None, None]
+    assert closures[0] is prior[id(kept_root)]  # taken over
+    closures = incremental_dump._closures([kept_root], {})  # no previous dump to take over from
+    assert closures is not None and closures[0] is not None and closures[0][1] is not prior[id(kept_root)][1]
+    assert closures[0][1].containers == prior[id(kept_root)][1].containers
 
 
 def test_in_place_change_of_workflow_data() -> None:
@@ -161,6 +170,20 @@ def test_in_place_change_of_workflow_data() -> None:
     workflow.data["materials"] = ["M1"]
     _same(workflow)
     workflow.data["materials"].append("M2")
+    _same(workflow)
+
+
+def test_a_workflow_data_value_replaced_then_changed_in_place() -> None:
+    """The roots of the data's group are as many as before, not the same: the new list is walked, so its change is
+    seen (the data's text is reused when its values are the same objects)."""
+    workflow = _mid_run()
+    workflow.data["materials"] = ["M1"]
+    _same(workflow)
+    _same(workflow)
+    workflow.data["materials"] = ["M2"]
+    _same(workflow)
+    workflow.data["materials"].append("M3")
+    _same(workflow)
     _same(workflow)
 
 
@@ -198,19 +221,20 @@ def test_reset_and_cancel() -> None:
 def test_a_value_a_snapshot_cannot_follow_turns_reuse_off_for_the_next_dump() -> None:
     nested: list[Any] = [1, {"b": (2, [3])}]
     snapshots = incremental_dump._snapshot([{"a": nested}, "text", 5])
-    assert snapshots is not None and {id(s[0]) for s in snapshots} == {id(nested), id(nested[1]), id(nested[1]["b"][1])} | {
-        id(next(iter(s[0] for s in snapshots if type(s[0]) is dict and "a" in s[0])))}
+    assert snapshots is not None and {id(c) for c in snapshots.containers} == {
+        id(nested), id(nested[1]), id(nested[1]["b"][1])} | {
+        id(next(iter(c for c in snapshots.containers if type(c) is dict and "a" in c)))}
     assert incremental_dump._snapshot([{"a": [object()]}]) is None  # its changes cannot be seen by a snapshot
     cyclic: list[Any] = []
     cyclic.append(cyclic)
     assert incremental_dump._snapshot([cyclic]) is not None
 
     workflow = _mid_run()
-    incremental_dump._MEMOS[workflow].snapshots = None
+    incremental_dump._MEMOS[workflow].groups = None
     before = _fallbacks()
     _same(workflow)
     assert _fallbacks() == before + 1
-    assert incremental_dump._MEMOS[workflow].snapshots is not None
+    assert incremental_dump._MEMOS[workflow].groups is not None
 
 
 def test_commands_in_a_row_on_the_same_object() -> None:
@@ -248,13 +272,13 @@ def test_the_suite_checks_every_dump_against_the_full_one(monkeypatch: pytest.Mo
 
 
 def _settled_subprocess(workflow: BpmnWorkflow) -> Any:
-    """A completed subprocess whose tasks' text the last two dumps kept whole (incremental_dump._Settled)."""
+    """A completed subprocess whose tasks' text the last two dumps kept whole (incremental_dump._Frame)."""
     _same(workflow)
     sub = next(sub for sub in workflow.subprocesses.values()
                if all(t.state & TaskState.FINISHED_MASK for t in sub.tasks.values()))
-    kept = incremental_dump._MEMOS[workflow].settled[id(sub)]
+    kept = incremental_dump._MEMOS[workflow].frames[id(sub)]
     _same(workflow)
-    assert incremental_dump._MEMOS[workflow].settled[id(sub)] is kept  # the second dump took it whole
+    assert incremental_dump._MEMOS[workflow].frames[id(sub)] is kept  # the second dump took it whole
     return sub
 
 
@@ -309,3 +333,105 @@ def test_a_copy_starts_afresh() -> None:
     twin = copy.deepcopy(workflow)
     assert incremental_dump._MEMOS.get(twin) is None
     assert _same(twin) == _same(workflow)
+
+
+def _open_subprocess(workflow: BpmnWorkflow) -> Any:
+    """An open review subprocess (its user task ready, its timer waiting) whose tasks' text and dict's text the
+    last dump kept whole (incremental_dump._Frame): the command did not touch it."""
+    _same(workflow)
+    _same(workflow)  # every fragment reused: the frames are kept
+    sub = next(sub for sub in workflow.subprocesses.values()
+               if any(t.state == TaskState.READY and t.task_spec.manual for t in sub.tasks.values())
+               and any(t.state == TaskState.WAITING and t.internal_data for t in sub.tasks.values()))
+    memo = incremental_dump._MEMOS[workflow]
+    kept, body = memo.frames[id(sub)], memo.bodies[id(sub)][2]
+    _same(workflow)
+    memo = incremental_dump._MEMOS[workflow]
+    assert memo.frames[id(sub)] is kept and memo.bodies[id(sub)][2] is body  # taken whole
+    return sub
+
+
+def _in(sub: Any, state: int) -> Task:
+    return next(t for t in sub.tasks.values() if t.state == state and (state != TaskState.READY or t.task_spec.manual))
+
+
+OPEN_CHANGES = {
+    **SETTLED_CHANGES,
+    "open task's data in place": lambda sub: _in(sub, TaskState.READY).data.__setitem__("opinion", "改"),
+    "open task's data value replaced": lambda sub: _in(sub, TaskState.READY).data.__setitem__(
+        next(iter(_in(sub, TaskState.READY).data)), "改"),
+    "waiting timer's internal data in place": lambda sub: _in(sub, TaskState.WAITING).internal_data.__setitem__(
+        "event_value", "2030-01-01T00:00:00+00:00"),
+    "predicted task's data in place": lambda sub: next(
+        t for t in sub.tasks.values() if t.state & TaskState.PREDICTED_MASK).data.__setitem__("early", 1),
+    "ready task completed": lambda sub: _in(sub, TaskState.READY).complete(),
+    "last task": lambda sub: setattr(sub, "last_task", _in(sub, TaskState.READY)),
+    "success": lambda sub: setattr(sub, "success", False),
+    "completed": lambda sub: setattr(sub, "completed", True),
+    "correlations in place": lambda sub: sub.correlations.__setitem__("permit", {"id": "P1"}),
+    "workflow data in place": lambda sub: sub.data.__setitem__("late", ["甲"]),
+    "parent task id": lambda sub: setattr(sub, "parent_task_id", sub.task_tree.id),
+}
+
+
+@pytest.mark.parametrize("change", OPEN_CHANGES, ids=str)
+def test_an_open_subprocess_is_kept_whole_until_it_changes(change: str) -> None:
+    workflow = _mid_run(steps=4)
+    sub = _open_subprocess(workflow)
+    before = _same(workflow)
+    OPEN_CHANGES[change](sub)
+    assert _same(workflow) != before
+    _same(workflow)
+    _same(workflow)
+
+
+def test_a_container_in_an_open_tasks_data_changed_in_place_inside_a_kept_subprocess() -> None:
+    workflow = _mid_run(steps=4)
+    sub = next(sub for sub in workflow.subprocesses.values()
+               if any(t.state == TaskState.READY and t.task_spec.manual for t in sub.tasks.values()))
+    task = _in(sub, TaskState.READY)
+    task.data["form"] = {"items": ["甲"]}
+    _open_subprocess(workflow)
+    before = _same(workflow)
+    task.data["form"]["items"].append("乙")
+    assert _same(workflow) != before
+    _same(workflow)
+
+
+def test_the_main_workflows_fields_around_its_tasks() -> None:
+    workflow = _mid_run(steps=4)
+    _same(workflow)
+    _same(workflow)
+    body = incremental_dump._MEMOS[workflow].bodies[id(workflow)][2]
+    _same(workflow)
+    assert incremental_dump._MEMOS[workflow].bodies[id(workflow)][2] is body
+    for change in (lambda: setattr(workflow, "last_task", workflow.task_tree),
+                   lambda: setattr(workflow, "success", False),
+                   lambda: workflow.correlations.__setitem__("permit", {"id": "P1"}),
+                   lambda: workflow.correlations.__setitem__("permit", {"id": "P2"}),
+                   lambda: workflow.correlations.clear(),
+                   lambda: workflow.bpmn_events.append(workflow.bpmn_events.__class__())):
+        before = _same(workflow)
+        change()
+        assert _same(workflow) != before
+        _same(workflow)
+
+
+def test_a_task_without_data_whose_fields_the_template_does_not_assume() -> None:
+    """Tasks without data are written from a template (incremental_dump._bare_fragment); other field types go
+    through the dict and the encoder."""
+    workflow = _mid_run()
+    predicted = [t for t in _all_tasks(workflow) if not t.data and not t.internal_data and t.children]
+    assert predicted
+    task = predicted[0]
+    for field, value in (("last_state_change", 1700000000), ("last_state_change", float("nan")),
+                         ("triggered", 0), ("_children", [*task._children[:1], str(task._children[0])])):
+        setattr(task, field, value)
+        assert incremental_dump._bare_fragment(task, task.parent, "Task") is None
+        if field != "_children":
+            _same(workflow)
+    twin = copy.deepcopy(workflow)  # a root without data: no parent, data and delta empty
+    twin.task_tree.data = {}
+    assert twin.task_tree._parent is None and not twin.task_tree.internal_data
+    assert incremental_dump._bare_fragment(twin.task_tree, None, "Task") is not None
+    _same(twin)
