@@ -45,6 +45,7 @@ from SpiffWorkflow.workflow import Workflow
 DEPTH_GUARD = 500
 _STOCK_GET_TASKS = BpmnBaseWorkflow.__dict__.get("get_tasks", Workflow.get_tasks)
 _STOCK_UPDATE_WAITING = Workflow.update_waiting_tasks
+_STOCK_IS_COMPLETED = Workflow.is_completed
 _FILTER_KEYS = frozenset({"state", "manual", "spec_name", "spec_class", "updated_ts", "catches_event", "lane"})
 _FINISHED = TaskState.FINISHED_MASK
 
@@ -110,6 +111,8 @@ def scan(workflow: BpmnBaseWorkflow, first_task: Task | None = None, *, skip_sub
 FIND_LIMIT = 24  # more matches than this go to `scan` (ordering many long paths costs about what the walk does)
 _FIND_KEYS = frozenset({"state", "spec_name", "manual", "skip_subprocesses"})
 _UNKNOWN: Any = object()
+_NOWHERE = (False, False, None)
+_SHORT = 4  # up to this many children, `list.index` costs less than building a map of them
 
 
 def _nested(workflow: BpmnBaseWorkflow, subprocesses: dict[Any, BpmnBaseWorkflow]) -> list[BpmnBaseWorkflow]:
@@ -162,6 +165,20 @@ def find(workflow: BpmnBaseWorkflow, first_task: Task | None = None, *, state: i
     # visits before the children of the task running it), or None if the scan does not reach it.
     paths: dict[int, tuple[int, ...] | None] = {id(root): ()}
     owners: dict[int, Task | None] = {}
+    # A child's index among its parent's children (`list.index`: the first equal id). `index` compares the ids one by
+    # one (a pure-Python `UUID.__eq__` each), so the matches under a wide fork cost O(width) each; a parent with
+    # more than a few children gets a map from id to first index instead (one `UUID.__hash__` per child, once).
+    positions: dict[int, dict[Any, int]] = {}
+
+    def position(parent: Task, child_id: Any) -> int | None:
+        children = parent._children
+        if len(children) <= _SHORT:
+            return children.index(child_id) if child_id in children else None
+        index = positions.get(id(parent))
+        if index is None:
+            # Reversed, so that an id listed twice keeps its first index, as `list.index` finds it.
+            index = positions[id(parent)] = dict(zip(reversed(children), range(len(children) - 1, -1, -1)))
+        return index.get(child_id)
 
     def owner(sub: BpmnBaseWorkflow) -> Task | None:
         task = owners.get(id(sub), _UNKNOWN)
@@ -193,10 +210,8 @@ def find(workflow: BpmnBaseWorkflow, first_task: Task | None = None, *, state: i
                                and not (parent._state >= _FINISHED and finished_only))
                     key = key + (-1,) if entered else None
                 elif parent._state >= min_state or runs is not None:
-                    try:
-                        key = key + (parent._children.index(child.id),)
-                    except ValueError:
-                        key = None
+                    index = position(parent, child.id)
+                    key = None if index is None else key + (index,)
                 else:
                     key = None
             paths[id(child)] = key
@@ -211,6 +226,95 @@ def find(workflow: BpmnBaseWorkflow, first_task: Task | None = None, *, state: i
     if len(ranked) > 1:
         ranked.sort(key=itemgetter(0))
     return [task for _key, task in ranked]
+
+
+def reached(workflow: BpmnBaseWorkflow, spec_name: str, anchor: Task) -> list[tuple[Task, Task | None, bool]] | None:
+    """The tasks `scan(workflow, spec_name=spec_name)` returns, in no particular order, each with its `parent`
+    (property) and whether it is a descendant of `anchor` (`Task.is_descendant_of`); None for a tree of
+    `DEPTH_GUARD` tasks or more (as `find`).
+
+    For the parallel join's check (fast_join), which asks this after every completion: a fan-out's join has a task
+    under every branch, so `find` would order as many paths, and `scan` walks the whole tree (a UUID hash per task
+    and child) to find them. Here each match is walked up only until a task met before (the fork, once per call),
+    and a wide parent's children are compared by object id first (Spiff lists a child under the id object it is
+    keyed by; a miss falls back to comparing values). A task is reached as `find`'s `path` decides (the scan's
+    rules for any state: every child listed by its parent, a subprocess's tree through the task running it); it
+    is below `anchor` if the walk up its `parent` property (within its own workflow) meets `anchor`."""
+    top = workflow.top_workflow
+    subprocesses = top.subprocesses
+    workflows = [workflow]
+    if subprocesses:
+        workflows.extend(subprocesses.values() if workflow is top else _nested(workflow, subprocesses))
+    size = 0
+    for wf in workflows:
+        size += len(wf.tasks) + 1
+    if size >= DEPTH_GUARD:
+        return None
+    root = workflow.task_tree
+    if root._parent is not None:
+        return None  # Spiff's roots have no parent; the walk up would not stop at this one
+    matches = [task for wf in workflows for task in wf.tasks.values() if task.task_spec.name == spec_name]
+    # Per task met (by object id): (reached by the scan, below `anchor`, its `parent`).
+    known: dict[int, tuple[bool, bool, Task | None]] = {id(root): (True, False, None)}
+    # A `_parent` id object to its task, per task dict: the branches under a fork share their parent's id object.
+    parents: dict[int, tuple[Any, dict[Any, Task], Task | None]] = {}
+    listed: dict[int, set[int]] = {}  # a wide parent's child id objects
+    owners: dict[int, Task | None] = {}
+
+    def owner(sub: BpmnBaseWorkflow) -> Task | None:
+        task = owners.get(id(sub), _UNKNOWN)
+        if task is _UNKNOWN:
+            task_id = sub.parent_task_id
+            task = owners[id(sub)] = next((wf.tasks[task_id] for wf in workflows if task_id in wf.tasks), None)
+        return task
+
+    found = []
+    for task in matches:
+        info = known.get(id(task))
+        if info is None:
+            chain = []  # the tasks above `task` not met yet, bottom first, each with its `parent`
+            node: Task | None = task
+            while info is None:
+                parent_id = node._parent  # type: ignore[union-attr]
+                if parent_id is not None:
+                    tasks = node.workflow.tasks  # type: ignore[union-attr]
+                    entry = parents.get(id(parent_id))
+                    if entry is None or entry[1] is not tasks:
+                        entry = parents[id(parent_id)] = (parent_id, tasks, tasks.get(parent_id))
+                    chain.append((node, entry[2]))
+                    node = entry[2]
+                else:
+                    chain.append((node, None))
+                    wf = node.workflow  # type: ignore[union-attr]
+                    # A subprocess's tree hangs from the task running it; any other root is not the scan's.
+                    node = owner(wf) if wf is not workflow and node is wf.task_tree else None
+                info = _NOWHERE if node is None else known.get(id(node))
+            for child, parent in reversed(chain):
+                reach = info[0]
+                if reach:  # `node` is the task above `child`: its parent, or the task running its subprocess
+                    if child._parent is None:  # the tree of the subprocess that `node` runs
+                        reach = _runs(node, subprocesses) is child.workflow
+                    elif node._state >= TaskState.MAYBE or _runs(node, subprocesses) is not None:
+                        children, child_id = node._children, child.id  # type: ignore[union-attr]
+                        if len(children) <= _SHORT:
+                            reach = child_id in children
+                        else:
+                            ids = listed.get(id(node))
+                            if ids is None:
+                                ids = listed[id(node)] = {id(each) for each in children}
+                            reach = id(child_id) in ids or child_id in children
+                    else:
+                        reach = False
+                # `parent` is None or `node`: the walk went up the `parent` property, as `is_descendant_of` does.
+                info = known[id(child)] = (reach, parent is not None and (parent is anchor or info[1]), parent)
+                node = child
+        if info[0]:
+            found.append((task, info[2], info[1]))
+    return found
+
+
+def _runs(task: Task, subprocesses: dict[Any, BpmnBaseWorkflow]) -> BpmnBaseWorkflow | None:
+    return subprocesses.get(task.id) if isinstance(task.task_spec, SubWorkflowTask) else None
 
 
 def iter_state(root: Task, mask: int, max_depth: int = 1000) -> Iterator[Task]:
@@ -247,6 +351,28 @@ def _update_waiting_tasks(self: Workflow) -> None:
         task.task_spec._update(task)
 
 
+_NOT_FINISHED = TaskState.NOT_FINISHED_MASK
+
+
+def _is_completed(self: Workflow) -> bool:
+    # Workflow.is_completed: whether `TaskIterator(task_tree, state=NOT_FINISHED_MASK)` yields nothing (its filter
+    # also asks `last_state_change >= updated_ts`, 0). A task the walk reaches is in the workflow's task dict, so
+    # when the dict holds no such task the walk is skipped; otherwise the lazy walk stops at the first (a fan-out
+    # mid-run: the stock iterator reads every child of the fork through the `children` property).
+    if not self.completed:
+        for task in self.tasks.values():
+            if task._state & _NOT_FINISHED and task.last_state_change >= 0:
+                break
+        else:
+            self.completed = True
+            return True
+        for task in iter_state(self.task_tree, _NOT_FINISHED):
+            if task.last_state_change >= 0:
+                return False
+        self.completed = True
+    return self.completed
+
+
 def _get_tasks(self: BpmnBaseWorkflow, first_task: Task | None = None, **kwargs: Any) -> list[Task]:
     if not kwargs.keys() <= _FILTER_KEYS | {"skip_subprocesses"}:
         return _STOCK_GET_TASKS(self, first_task, **kwargs)
@@ -263,11 +389,13 @@ def _get_tasks(self: BpmnBaseWorkflow, first_task: Task | None = None, **kwargs:
 def install() -> None:
     BpmnBaseWorkflow.get_tasks = _get_tasks  # type: ignore[method-assign]
     Workflow.update_waiting_tasks = _update_waiting_tasks  # type: ignore[method-assign]
+    Workflow.is_completed = _is_completed  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
     BpmnBaseWorkflow.get_tasks = _STOCK_GET_TASKS  # type: ignore[method-assign]
     Workflow.update_waiting_tasks = _STOCK_UPDATE_WAITING  # type: ignore[method-assign]
+    Workflow.is_completed = _STOCK_IS_COMPLETED  # type: ignore[method-assign]
 
 
 def installed() -> bool:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -206,17 +207,20 @@ def test_find_skips_what_the_scan_does_not_descend_into() -> None:
     _owner(workflow, subs[0])._state = TaskState.CANCELLED  # finished (Spiff's `state >= FINISHED_MASK` is not)
     _owner(workflow, subs[1])._state = TaskState.LIKELY  # below FUTURE, yet its children and subprocess are walked
     _check_find(workflow, every_name=True)
+    _check_reached(workflow)
     orphan = subs[2]
     del workflow.subprocesses[orphan.parent_task_id]
     workflow.subprocesses[uuid4()] = orphan  # run by no task
     copy = serialization.load_workflow(serialization.full_dump(workflow), workflow.spec, workflow.subprocess_specs)
     workflow.subprocesses[uuid4()] = copy.subprocesses[subs[3].parent_task_id]  # names a task that runs subs[3]
     _check_find(workflow, every_name=True)
+    _check_reached(workflow)
     sub = subs[4]
     leaf = next(t for t in sub.tasks.values() if t._parent is not None and not t._children)
     sub.tasks[leaf._parent]._children.remove(leaf.id)  # still names its parent, but is not its child
     leaf._state = TaskState.READY
     _check_find(workflow, every_name=True)
+    _check_reached(workflow)
 
 
 def test_find_gives_way_to_the_scan(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -230,3 +234,71 @@ def test_find_gives_way_to_the_scan(monkeypatch: pytest.MonkeyPatch) -> None:
     assert fast_scan.find(sub, state=TaskState.READY) is not None
     for filters in FIND_FILTERS:
         assert _ids(workflow.get_tasks(**filters)) == _ids(list(BpmnTaskIterator(workflow.task_tree, **filters)))
+
+
+# `reached` (the parallel join's question: the scan's tasks of one spec, unordered, with parent and descent).
+def _check_reached(workflow: BpmnWorkflow, answered: list[int] | None = None) -> None:
+    """`reached` against the iterator, the `parent` property and `is_descendant_of`, on the workflow and each
+    subprocess, for every spec name, with each task of that spec, the root and a few others as the anchor."""
+    names = sorted({t.task_spec.name for wf in (workflow, *workflow.subprocesses.values()) for t in wf.tasks.values()})
+    for wf in (workflow, *workflow.subprocesses.values()):
+        others = list(wf.tasks.values())[::7]
+        for name in names:
+            expected = sorted(_ids(list(BpmnTaskIterator(wf.task_tree, spec_name=name))))
+            for anchor in [t for t in wf.tasks.values() if t.task_spec.name == name] + [wf.task_tree, *others]:
+                found = fast_scan.reached(wf, name, anchor)
+                if found is None:
+                    continue
+                assert sorted(str(task.id) for task, _parent, _below in found) == expected, name
+                for task, parent, below in found:
+                    assert parent is task.parent
+                    assert below == task.is_descendant_of(anchor)
+                if answered is not None:
+                    answered[0] += 1
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.stem)
+def test_reached_gives_the_iterators_tasks_at_every_step(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    driver = sys.modules[__name__]
+    answered = [0]
+    monkeypatch.setattr(driver, "_check_every_filter", lambda workflow: _check_reached(workflow, answered))
+    _drive(load_process(path.read_bytes(), file=path.name), check=True)
+    assert answered[0] > 0
+
+
+def test_reached_gives_way_on_deep_trees_and_odd_roots(monkeypatch: pytest.MonkeyPatch) -> None:
+    workflow = _approval_9_mid_run()
+    assert fast_scan.reached(workflow, "Root", workflow.task_tree) is not None
+    sub = next(iter(workflow.subprocesses.values()))
+    sub.task_tree._parent = next(iter(sub.tasks))  # a root naming a parent: the walk would not stop at it
+    assert fast_scan.reached(sub, "Root", sub.task_tree) is None
+    monkeypatch.setattr(fast_scan, "DEPTH_GUARD", len(workflow.tasks))
+    assert fast_scan.reached(workflow, "Root", workflow.task_tree) is None
+
+
+def test_reached_compares_child_ids_by_value_when_not_the_same_objects() -> None:
+    """After a load from JSON a parent lists its children under other UUID objects than the tasks' own ids."""
+    workflow = _approval_9_mid_run()
+    wide = max(workflow.tasks.values(), key=lambda t: len(t._children))
+    assert len(wide._children) > fast_scan._SHORT
+    wide._children = [UUID(str(child)) for child in wide._children]
+    _check_reached(workflow)
+
+
+def test_is_completed_answers_as_stock_at_every_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    driver = sys.modules[__name__]
+    def check(workflow: BpmnWorkflow) -> None:
+        for wf in (workflow, *workflow.subprocesses.values()):
+            saved = wf.completed  # once True, both answer True without a walk: compare the walks
+            wf.completed = False
+            fast = (fast_scan._is_completed(wf), wf.completed)
+            wf.completed = False
+            stock = (fast_scan._STOCK_IS_COMPLETED(wf), wf.completed)
+            assert fast == stock
+            wf.completed = saved or stock[1]
+
+    seen = []
+    for path in CORPUS:
+        monkeypatch.setattr(driver, "_check_every_filter", check)
+        seen.append(_drive(load_process(path.read_bytes(), file=path.name), check=True).is_completed())
+    assert any(seen) and not all(seen)
