@@ -145,10 +145,7 @@ def snapshot(workflow: BpmnWorkflow, completed: list[str] | None = None) -> Step
     # One walk for both lists: READY and WAITING are both definite states, so the walk descends into the same
     # tasks for either, and splitting its result keeps each list in the order of its own walk.
     found = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)
-    human = [
-        ReadyTask(str(t.id), t.task_spec.bpmn_id, t.task_spec.bpmn_name)
-        for t in found if t._state == TaskState.READY and t.task_spec.manual
-    ]
+    human = _ready_tasks(workflow, [t for t in found if t._state == TaskState.READY and t.task_spec.manual])
     timers = []
     for t in (t for t in found if t._state == TaskState.WAITING):
         event_definition = getattr(t.task_spec, "event_definition", None)
@@ -161,6 +158,29 @@ def snapshot(workflow: BpmnWorkflow, completed: list[str] | None = None) -> Step
                 continue
             timers.append(WaitingTimer(str(t.id), t.task_spec.bpmn_id, _due_at(t)))
     return StepResult(human, timers, workflow.is_completed(), list(completed or []))
+
+
+_READY_MEMO = "_engine_ready_tasks"
+
+
+def _ready_tasks(workflow: BpmnWorkflow, tasks: list[SpiffTask]) -> list[ReadyTask]:
+    """A `ReadyTask` per task. An open user task stays open over many commands (a wide fan-out: every branch), and
+    building one costs a pure-Python `UUID.__str__` and a frozen dataclass: the last snapshot's are kept on the
+    workflow (only those still listed) and reused when made from the same task, id object and spec values."""
+    memo: dict[int, tuple[SpiffTask, UUID, Any, str, str | None, ReadyTask]] = workflow.__dict__.get(_READY_MEMO) or {}
+    kept = {}
+    human = []
+    for task in tasks:
+        spec = task.task_spec
+        entry = memo.get(id(task))
+        if (entry is None or entry[0] is not task or entry[1] is not task.id or entry[2] is not spec
+                or entry[3] != spec.bpmn_id or entry[4] != spec.bpmn_name):
+            ready = ReadyTask(str(task.id), spec.bpmn_id, spec.bpmn_name)
+            entry = (task, task.id, spec, spec.bpmn_id, spec.bpmn_name, ready)
+        kept[id(task)] = entry
+        human.append(entry[5])
+    workflow.__dict__[_READY_MEMO] = kept
+    return human
 
 
 def _due_at(task: SpiffTask) -> datetime | None:

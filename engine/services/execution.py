@@ -154,17 +154,17 @@ def _sync_human_tasks(session: Session, ctx: EngineContext, instance: ProcessIns
     """Open a row per new ready user task, cancel rows whose task is gone; returns what pauses.sync needs: the
     new rows and the open rows that pause the instance's clock, and whether any row open before did."""
     # Ids and properties only: a wide fan-out has dozens of open rows and a command changes one or two, so only
-    # those (and the open ones that pause the clock) are loaded as objects.
+    # those (and the open ones that pause the clock) are loaded as objects; each row's pause reason is asked once.
     open_rows = {
-        spiff_id: (row_id, properties)
+        spiff_id: (row_id, sla.pause_reason(properties))
         for row_id, spiff_id, properties in ([] if new else core_rows.read(session, _OPEN_TASKS,
                                                                             {"instance_id": instance.id}))
     }
     ready = {t.spiff_task_id: t for t in result.human_tasks}
-    still_open = [session.get_one(HumanTask, row_id) for spiff_id, (row_id, properties) in open_rows.items()
-                  if spiff_id in ready and sla.pause_reason(properties)]
+    still_open = [session.get_one(HumanTask, row_id) for spiff_id, (row_id, pausing) in open_rows.items()
+                  if spiff_id in ready and pausing]
     calendar = calendars.current(session, ctx) if ready.keys() - open_rows.keys() else None
-    for spiff_id, (row_id, _properties) in open_rows.items():
+    for spiff_id, (row_id, _pausing) in open_rows.items():
         if spiff_id not in ready:
             # Gone without a clerk's completion: cancelled by a timer, an error path or termination.
             row = session.get_one(HumanTask, row_id)
@@ -208,7 +208,7 @@ def _sync_human_tasks(session: Session, ctx: EngineContext, instance: ProcessIns
         record(session, ctx, instance.id, EventKind.TASK_CREATED, actor=actor, now=now,
                payload={"task_id": row.id, "bpmn_id": row.bpmn_id, "candidate_groups": row.candidate_groups})
     core_rows.insert_rows(session, HumanTask, inserts)
-    return still_open, any(sla.pause_reason(properties) for _row_id, properties in open_rows.values())
+    return still_open, any(pausing for _row_id, pausing in open_rows.values())
 
 
 _WAITING_TIMERS = (
