@@ -268,46 +268,75 @@ def reached(workflow: BpmnBaseWorkflow, spec_name: str, anchor: Task) -> list[tu
             task = owners[id(sub)] = next((wf.tasks[task_id] for wf in workflows if task_id in wf.tasks), None)
         return task
 
+    def edge(node: Task, child_id: Any) -> bool:
+        # Whether the scan goes from `node` to its child `child_id` (every state is >= MAYBE: it descends into
+        # every task that lists the child).
+        if node._state < TaskState.MAYBE and _runs(node, subprocesses) is None:
+            return False
+        children = node._children
+        if len(children) <= _SHORT:
+            return child_id in children
+        ids = listed.get(id(node))
+        if ids is None:
+            ids = listed[id(node)] = {id(each) for each in children}
+        return id(child_id) in ids or child_id in children
+
+    def climb(task: Task) -> tuple[bool, bool, Task | None]:
+        # Up from `task` until a task met before, then each task's answer down.
+        chain = []  # the tasks above `task` not met yet, bottom first, each with its `parent`
+        node: Task | None = task
+        info = None
+        while info is None:
+            parent_id = node._parent  # type: ignore[union-attr]
+            if parent_id is not None:
+                tasks = node.workflow.tasks  # type: ignore[union-attr]
+                entry = parents.get(id(parent_id))
+                if entry is None or entry[1] is not tasks:
+                    entry = parents[id(parent_id)] = (parent_id, tasks, tasks.get(parent_id))
+                chain.append((node, entry[2]))
+                node = entry[2]
+            else:
+                chain.append((node, None))
+                wf = node.workflow  # type: ignore[union-attr]
+                # A subprocess's tree hangs from the task running it; any other root is not the scan's.
+                node = owner(wf) if wf is not workflow and node is wf.task_tree else None
+            info = _NOWHERE if node is None else known.get(id(node))
+        for child, parent in reversed(chain):
+            reach = info[0]
+            if reach:  # `node` is the task above `child`: its parent, or the task running its subprocess
+                if child._parent is None:  # the tree of the subprocess that `node` runs
+                    reach = _runs(node, subprocesses) is child.workflow  # type: ignore[arg-type]
+                else:
+                    reach = edge(node, child.id)  # type: ignore[arg-type]
+            # `parent` is None or `node`: the walk went up the `parent` property, as `is_descendant_of` does.
+            info = known[id(child)] = (reach, parent is not None and (parent is anchor or info[1]), parent)
+            node = child
+        return info
+
     found = []
     for task in matches:
         info = known.get(id(task))
-        if info is None:
-            chain = []  # the tasks above `task` not met yet, bottom first, each with its `parent`
-            node: Task | None = task
-            while info is None:
-                parent_id = node._parent  # type: ignore[union-attr]
-                if parent_id is not None:
-                    tasks = node.workflow.tasks  # type: ignore[union-attr]
-                    entry = parents.get(id(parent_id))
+        if info is None and task._parent is not None:
+            # The usual shape (a fan-out's join task, under its branch, under the fork met before): two levels
+            # inline, with `climb`'s answers.
+            parent = task.workflow.tasks.get(task._parent)
+            if parent is not None:
+                above = known.get(id(parent))
+                if above is None and parent._parent is not None:
+                    tasks, grand_id = parent.workflow.tasks, parent._parent
+                    entry = parents.get(id(grand_id))
                     if entry is None or entry[1] is not tasks:
-                        entry = parents[id(parent_id)] = (parent_id, tasks, tasks.get(parent_id))
-                    chain.append((node, entry[2]))
-                    node = entry[2]
-                else:
-                    chain.append((node, None))
-                    wf = node.workflow  # type: ignore[union-attr]
-                    # A subprocess's tree hangs from the task running it; any other root is not the scan's.
-                    node = owner(wf) if wf is not workflow and node is wf.task_tree else None
-                info = _NOWHERE if node is None else known.get(id(node))
-            for child, parent in reversed(chain):
-                reach = info[0]
-                if reach:  # `node` is the task above `child`: its parent, or the task running its subprocess
-                    if child._parent is None:  # the tree of the subprocess that `node` runs
-                        reach = _runs(node, subprocesses) is child.workflow
-                    elif node._state >= TaskState.MAYBE or _runs(node, subprocesses) is not None:
-                        children, child_id = node._children, child.id  # type: ignore[union-attr]
-                        if len(children) <= _SHORT:
-                            reach = child_id in children
-                        else:
-                            ids = listed.get(id(node))
-                            if ids is None:
-                                ids = listed[id(node)] = {id(each) for each in children}
-                            reach = id(child_id) in ids or child_id in children
-                    else:
-                        reach = False
-                # `parent` is None or `node`: the walk went up the `parent` property, as `is_descendant_of` does.
-                info = known[id(child)] = (reach, parent is not None and (parent is anchor or info[1]), parent)
-                node = child
+                        entry = parents[id(grand_id)] = (grand_id, tasks, tasks.get(grand_id))
+                    grand = entry[2]
+                    top_info = None if grand is None else known.get(id(grand))
+                    if top_info is not None:
+                        above = known[id(parent)] = (top_info[0] and edge(grand, parent.id),  # type: ignore[arg-type]
+                                                     grand is anchor or top_info[1], grand)
+                if above is not None:
+                    info = known[id(task)] = (above[0] and edge(parent, task.id), parent is anchor or above[1],
+                                              parent)
+        if info is None:
+            info = climb(task)
         if info[0]:
             found.append((task, info[2], info[1]))
     return found
