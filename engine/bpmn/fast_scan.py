@@ -21,12 +21,14 @@ the READY tasks of every active subprocess, then of the whole workflow, after ev
 tasks from the workflows' task dicts (no UUID hashing), walks up from each to the root to check that `scan` reaches it
 (every ancestor descended into, each a listed child of its parent, each subprocess entered through its task) and
 sorts them by their path, which is `scan`'s depth-first order. A tree of fewer than `DEPTH_GUARD` tasks in all
-cannot reach the depth guard; larger trees, many matches or other arguments go to `scan`.
+cannot reach the depth guard; larger trees, many matches or other arguments go to `scan`. `reached` is the same
+walk up without the order, for the parallel join's check (fast_join).
 
 `install()` patches `BpmnBaseWorkflow.get_tasks` (which `BpmnWorkflow.do_engine_steps`, the parallel
-gateway's join check and our runtime call) and `Workflow.update_waiting_tasks` (after every task completion: a
-lazy state-only walk, `iter_state`, skipped when no task waits); `uninstall()` restores both (tests compare against
-stock).
+gateway's join check and our runtime call), `Workflow.update_waiting_tasks` (after every task completion: a
+lazy state-only walk, `iter_state`, skipped when no task waits) and `Workflow.is_completed` (after every command:
+no walk when no task is unfinished, else the lazy walk to the first); `uninstall()` restores all three (tests
+compare against stock).
 """
 
 from __future__ import annotations
