@@ -18,10 +18,10 @@ parent's data); besides:
   each dump records a shallow snapshot (the very keys and values, compared by identity) of every mutable container
   reachable from the sources, and the next dump reuses nothing if one changed, if a finished task changed at all
   (a reset, a migration) or if a source held a value of a type whose changes a snapshot cannot see. The roots (a
-  source's data, a workflow's data values) are kept per (sub)workflow in two groups, its sources' and its data's
-  (`_Group`): a group with the very same roots as at the last dump, when none of that dump's snapshots changed,
-  reaches exactly the containers it reached then and is taken over whole; in another, each root of the last dump
-  takes its own snapshots over, and only new roots are walked;
+  source's data, a workflow's data values) are kept per (sub)workflow (`_Group`): a group with the very same roots
+  as at the last dump, when none of that dump's snapshots changed, reaches exactly the containers it reached then
+  and is taken over whole; in another, each root of the last dump takes its own snapshots over, and only new roots
+  are walked;
 - a task that has not started (no data of its own): its delta lists its parent's keys, compared instead;
 - an open task with data (a user task, a waiting timer): a snapshot of every container in its data and internal
   data, taken with its fragment, is unchanged.
@@ -118,6 +118,7 @@ class _Entry:
 _FIELDS = attrgetter("_state", "last_state_change", "triggered", "task_spec", "_parent", "data", "internal_data")
 _CHILDREN = attrgetter("_children")
 _INTERNAL = attrgetter("internal_data")
+_ENTRY_FINISHED = attrgetter("finished")
 _ATTR_CONTAINERS, _ATTR_SIZES, _ATTR_ITEMS, _ATTR_DICTS, _ATTR_VALUES = map(
     attrgetter, ("containers", "sizes", "items", "dicts", "values"))
 
@@ -174,7 +175,7 @@ class _Frame:
         self.workflow, self.text, self.roots = wf, text, roots
         self.tasks = tuple(wf.tasks.values())
         self.fields = tuple(chain.from_iterable(map(_FIELDS, self.tasks)))
-        self.children = [list(children) for children in map(_CHILDREN, self.tasks)]
+        self.children = list(map(list, map(_CHILDREN, self.tasks)))
         internals = list(map(_INTERNAL, self.tasks))
         self.internal_sizes = list(map(len, internals))
         self.internal_keys = tuple(chain.from_iterable(internals))
@@ -200,11 +201,14 @@ class _Frame:
 class _Group:
     """Roots of a (sub)workflow, what each reaches (None for an immutable root) and all of it in one `_Flat`."""
 
-    __slots__ = ("closures", "flat", "roots", "workflow")
+    __slots__ = ("closures", "flat", "noted", "roots", "values", "workflow")
 
-    def __init__(self, workflow: BpmnBaseWorkflow, roots: tuple[Any, ...],
+    def __init__(self, workflow: BpmnBaseWorkflow, noted: list[Any], values: tuple[Any, ...],
                  closures: list[tuple[Any, _Flat] | None]) -> None:
-        self.workflow, self.roots, self.closures = workflow, roots, closures
+        # The roots: the noted sources' data, then the data's values (both objects kept: a frame's list of sources and
+        # the data's values when its text was reused are the very same objects as at the last dump).
+        self.workflow, self.noted, self.values, self.closures = workflow, noted, values, closures
+        self.roots = (*noted, *values)
         self.flat = _Flat.joined(closure[1] for closure in closures if closure is not None)
 
 
@@ -408,27 +412,33 @@ class IncrementalDump:
         fresh.walked = {}  # only needed while this dump built its groups
         return text, fresh
 
-    def _group(self, wf: BpmnBaseWorkflow, key: int, previous: _Memo | None, fresh: _Memo,
-               roots: tuple[Any, ...]) -> None:
-        """Note roots of `wf` and their snapshots under `key`: the last dump's group if it had the very same roots."""
+    def _group(self, wf: BpmnBaseWorkflow, previous: _Memo | None, fresh: _Memo, noted: list[Any],
+               values: tuple[Any, ...]) -> None:
+        """Note the roots of `wf` and their snapshots: the last dump's group if it had the very same roots."""
+        key = id(wf)
         if fresh.groups is None:
             return
         kept = previous.groups.get(key) if previous is not None and previous.groups is not None else None
+        roots = None
         if kept is not None and kept.workflow is wf:
+            if kept.noted is noted and kept.values is values:
+                fresh.groups[key] = kept
+                return
+            roots = (*noted, *values)
             if len(kept.roots) == len(roots) and all(map(is_, roots, kept.roots)):
                 fresh.groups[key] = kept
                 return
             for closure in kept.closures:  # take over what the same roots reached then
                 if closure is not None:
                     fresh.walked.setdefault(id(closure[0]), closure)
-        closures = _closures(roots, fresh.walked)
+        closures = _closures(roots if roots is not None else (*noted, *values), fresh.walked)
         if closures is None:
             fresh.groups = None
             return
         for closure in closures:
             if closure is not None:
                 fresh.walked[id(closure[0])] = closure
-        fresh.groups[key] = _Group(wf, roots, closures)
+        fresh.groups[key] = _Group(wf, noted, values, closures)
 
     def _data_text(self, wf: BpmnBaseWorkflow, previous: _Memo | None, fresh: _Memo) -> tuple[str, tuple[Any, ...]]:
         data = wf.data
@@ -436,9 +446,9 @@ class IncrementalDump:
         keys, values = tuple(data), tuple(data.values())
         if (kept is not None and kept[0] is wf and kept[1] is data and len(keys) == len(kept[2])
                 and all(map(is_, keys, kept[2])) and all(map(is_, values, kept[3]))):
-            text = kept[4]
-        else:
-            text = _ENCODE(self.fast.convert(self.fast.registry.clean(data)))
+            fresh.data[id(wf)] = kept
+            return kept[4], kept[3]  # the very tuple of values of the last dump (`_group` compares it by identity)
+        text = _ENCODE(self.fast.convert(self.fast.registry.clean(data)))
         fresh.data[id(wf)] = (wf, data, keys, values, text)
         return text, values
 
@@ -503,9 +513,8 @@ class IncrementalDump:
                 entry = entries[key] = _Entry(task, parent_task, text)
                 children = entry.children_tasks
             else:
-                # Kept even if its parent's fragment was encoded again: the next dump reuses it only with its parent's,
-                # which then holds what the parent's data held here.
-                own = _snapshot([task.data, task.internal_data])
+                own = _snapshot([task.data, task.internal_data]) if parent_task is None or id(parent_task) in reused \
+                    else None
                 if own is not None:
                     entry = entries[key] = _Entry(task, parent_task, text)
                     entry.own = own
@@ -524,17 +533,15 @@ class IncrementalDump:
         text = ",".join(parts)
         # A frame costs about what the loop does, and pays once reused: kept for a (sub)workflow the command did not
         # touch (every fragment reused) or one whose tasks all finished (a completed subprocess changes no more).
-        if len(entries) == len(tasks) and (len(reused) == len(tasks) or all(entry.finished for entry in entries.values())) \
-                and all(type(task.internal_data) is dict for task in tasks.values()):
+        if len(entries) == len(tasks) and (len(reused) == len(tasks) or all(map(_ENTRY_FINISHED, entries.values()))) \
+                and all(map(is_, map(type, map(_INTERNAL, tasks.values())), repeat(dict))):
             fresh.frames[id(wf)] = _Frame(wf, text, entries.values(), noted)
         return self._tail(wf, previous, fresh, noted, text)
 
     def _tail(self, wf: BpmnBaseWorkflow, previous: _Memo | None, fresh: _Memo, noted: list[Any],
               tasks_text: str) -> str:
         data_text, values = self._data_text(wf, previous, fresh)
-        # Two groups: the sources move by a few tasks in one command in five, the data's values change far less often.
-        self._group(wf, id(wf), previous, fresh, tuple(noted))
-        self._group(wf, -id(wf), previous, fresh, values)
+        self._group(wf, previous, fresh, noted, values)
         last, correlations = wf.last_task, wf.correlations
         key = (tasks_text, data_text, last, wf.success, wf.completed, wf.task_tree)
         kept = previous.bodies.get(id(wf)) if previous is not None and not correlations else None

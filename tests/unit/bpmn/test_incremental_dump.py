@@ -435,3 +435,46 @@ def test_a_task_without_data_whose_fields_the_template_does_not_assume() -> None
     assert twin.task_tree._parent is None and not twin.task_tree.internal_data
     assert incremental_dump._bare_fragment(twin.task_tree, None, "Task") is not None
     _same(twin)
+
+
+@pytest.mark.parametrize("which", ["main", "subprocess"])
+def test_a_data_value_of_a_kept_workflow_replaced_then_changed_in_place(which: str) -> None:
+    """The workflow's tasks are kept whole (its sources are the same list of roots), its data's values are not the
+    same objects: the new value is walked, so a change inside it is seen next time."""
+    workflow = _mid_run(steps=4)
+    sub = _open_subprocess(workflow)
+    wf = workflow if which == "main" else sub
+    wf.data["materials"] = ["M1"]
+    _same(workflow)
+    _same(workflow)
+    _same(workflow)
+    memo = incremental_dump._MEMOS[workflow]
+    assert memo.frames.get(id(wf)) is not None
+    group = memo.groups[id(wf)]  # type: ignore[index]
+    _same(workflow)
+    assert incremental_dump._MEMOS[workflow].groups[id(wf)] is group  # type: ignore[index]  # taken whole
+    wf.data["materials"] = ["M2"]
+    _same(workflow)
+    wf.data["materials"].append("M3")
+    _same(workflow)
+    _same(workflow)
+
+
+def test_a_new_source_in_a_workflow_whose_data_is_the_same() -> None:
+    """A task of a kept subprocess finishes: its data becomes a root of the subprocess's group (its data's values are
+    the same objects), so a change inside a container it holds is seen."""
+    workflow = _mid_run(steps=4)
+    sub = _open_subprocess(workflow)
+    task = _in(sub, TaskState.READY)
+    shared: list[Any] = ["甲"]
+    task.data["form"] = {"items": shared}
+    _same(workflow)
+    _same(workflow)
+    task.complete()
+    assert any(not child.state & TaskState.FINISHED_MASK for child in task.children)  # a source now
+    _same(workflow)
+    before = _fallbacks()
+    shared.append("乙")
+    _same(workflow)
+    assert _fallbacks() == before + 1
+    _same(workflow)
