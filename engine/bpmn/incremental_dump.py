@@ -119,6 +119,7 @@ _FIELDS = attrgetter("_state", "last_state_change", "triggered", "task_spec", "_
 _CHILDREN = attrgetter("_children")
 _INTERNAL = attrgetter("internal_data")
 _ENTRY_FINISHED = attrgetter("finished")
+_TEXT = attrgetter("text")
 _ATTR_CONTAINERS, _ATTR_SIZES, _ATTR_ITEMS, _ATTR_DICTS, _ATTR_VALUES = map(
     attrgetter, ("containers", "sizes", "items", "dicts", "values"))
 
@@ -157,8 +158,7 @@ class _Flat:
 
 
 class _Frame:
-    """A (sub)workflow each of whose tasks had a kept fragment at the last dump: its tasks' text, the sources its
-    tasks noted, and what the loop in `IncrementalDump._common` compares for each task, kept flat so that a few
+    """A (sub)workflow each of whose tasks had a kept fragment at the last dump: the sources its tasks noted, and what the loop in `IncrementalDump._common` compares for each task, kept flat so that a few
     passes in C compare them all (a completed subprocess, or an open one the command did not touch: ~70% of the
     tasks a simulation's dumps visit). `holds` is what the loop would find: every task as `_Entry.holds` (the same
     task objects in the same order, each with the same state, stamp, spec, parent, data and internal-data objects,
@@ -169,10 +169,10 @@ class _Frame:
     the same text. With every task the same, the sources are too: their data is taken over as roots."""
 
     __slots__ = ("children", "empty", "fields", "internal_keys", "internal_sizes", "internal_values", "own",
-                 "roots", "tasks", "text", "workflow")
+                 "roots", "tasks", "workflow")
 
-    def __init__(self, wf: BpmnBaseWorkflow, text: str, entries: Iterable[_Entry], roots: list[Any]) -> None:
-        self.workflow, self.text, self.roots = wf, text, roots
+    def __init__(self, wf: BpmnBaseWorkflow, entries: Iterable[_Entry], roots: list[Any]) -> None:
+        self.workflow, self.roots = wf, roots
         self.tasks = tuple(wf.tasks.values())
         self.fields = tuple(chain.from_iterable(map(_FIELDS, self.tasks)))
         self.children = list(map(list, map(_CHILDREN, self.tasks)))
@@ -226,7 +226,7 @@ class _Memo:
         # reaches (`_closures`) and all of that in one `_Flat` (None: reuse nothing next time).
         self.groups: dict[int, _Group] | None = {}
         self.walked: dict[int, tuple[Any, _Flat]] = {}  # the closures walked or taken over by this dump, by id(root)
-        # Per (sub)workflow, its dict's text and what it was built from (compared by identity).
+        # Per (sub)workflow, its dict's text (a subprocess's entry) and what it was built from (compared by identity).
         self.bodies: dict[int, tuple[BpmnBaseWorkflow, tuple[Any, ...], str]] = {}
 
     def unchanged(self) -> bool:
@@ -389,22 +389,12 @@ class IncrementalDump:
         fresh = _Memo()
         registry = self.fast.registry
         subs = []
-        kept_subs = previous.bodies if previous is not None else {}
         for task_id, sub in workflow.subprocesses.items():
             if type(sub) is BpmnSubWorkflow:
-                body = self._common(sub, previous, fresh)
-                key = (task_id, body, sub.parent_task_id, sub.spec.name)
-                kept = kept_subs.get(-id(sub))  # the subprocess entry's text, beside its body's (by id())
-                if kept is not None and kept[0] is sub and all(map(is_, key, kept[1])):
-                    text = kept[2]
-                else:
-                    text = (f'{_ENCODE(str(task_id))}:{{{body},"parent_task_id":{_ENCODE(str(sub.parent_task_id))},'
-                            f'"spec":{_ENCODE(sub.spec.name)},"typename":{_ENCODE(self.fast.sub_typename)}}}')
-                fresh.bodies[-id(sub)] = (sub, key, text)
-                subs.append(text)
+                subs.append(self._common(sub, previous, fresh, task_id))
             else:
                 subs.append(f"{_ENCODE(str(task_id))}:{_ENCODE(registry.convert(sub))}")
-        body = self._common(workflow, previous, fresh)
+        body = self._common(workflow, previous, fresh, None)
         events = workflow.bpmn_events
         text = (f'{{{body},"subprocesses":{{{",".join(subs)}}},'
                 f'"bpmn_events":{"[]" if type(events) is list and not events else _ENCODE(registry.convert(events))},'
@@ -452,8 +442,9 @@ class IncrementalDump:
         fresh.data[id(wf)] = (wf, data, keys, values, text)
         return text, values
 
-    def _common(self, wf: BpmnBaseWorkflow, previous: _Memo | None, fresh: _Memo) -> str:
-        """The (sub)workflow dict's text up to "root" (FastStateDict._common), noting its roots (`_group`)."""
+    def _common(self, wf: BpmnBaseWorkflow, previous: _Memo | None, fresh: _Memo, sub_id: UUID | None) -> str:
+        """The workflow dict's text up to "root" (FastStateDict._common), or a subprocess's entry in "subprocesses"
+        (under `sub_id`), noting the roots (`_group`)."""
         tasks, registry, convert, typename = wf.tasks, self.fast.registry, self.fast.convert, self.fast.task_typename
         kept = previous.entries.get(id(wf)) if previous is not None else None
         old = kept[1] if kept is not None and kept[0] is wf else {}
@@ -461,7 +452,7 @@ class IncrementalDump:
         if frame is not None and frame.holds(wf):  # what the loop below would do (_Frame)
             fresh.entries[id(wf)] = (wf, old)
             fresh.frames[id(wf)] = frame
-            return self._tail(wf, previous, fresh, frame.roots, frame.text)
+            return self._tail(wf, previous, fresh, frame.roots, frame, old, sub_id)
         entries: dict[int, _Entry] = {}
         reused: set[int] = set()  # id() of the tasks whose fragment was reused
         present: set[int] = set()  # id() of the tasks met so far (a parent comes before its children)
@@ -535,23 +526,32 @@ class IncrementalDump:
         # touch (every fragment reused) or one whose tasks all finished (a completed subprocess changes no more).
         if len(entries) == len(tasks) and (len(reused) == len(tasks) or all(map(_ENTRY_FINISHED, entries.values()))) \
                 and all(map(is_, map(type, map(_INTERNAL, tasks.values())), repeat(dict))):
-            fresh.frames[id(wf)] = _Frame(wf, text, entries.values(), noted)
-        return self._tail(wf, previous, fresh, noted, text)
+            fresh.frames[id(wf)] = _Frame(wf, entries.values(), noted)
+        return self._tail(wf, previous, fresh, noted, text, entries, sub_id)
 
     def _tail(self, wf: BpmnBaseWorkflow, previous: _Memo | None, fresh: _Memo, noted: list[Any],
-              tasks_text: str) -> str:
+              tasks: str | _Frame, entries: dict[int, _Entry], sub_id: UUID | None) -> str:
+        """`_common`'s text around the tasks' (`tasks`: their text, or the frame that held, whose tasks' text is the
+        kept fragments' of `entries`): the last dump's if built from the very same objects (a frame that held counts
+        for the tasks' text; not kept with correlations: a dict changed in place)."""
         data_text, values = self._data_text(wf, previous, fresh)
         self._group(wf, previous, fresh, noted, values)
         last, correlations = wf.last_task, wf.correlations
-        key = (tasks_text, data_text, last, wf.success, wf.completed, wf.task_tree)
+        key: tuple[Any, ...] = (tasks, data_text, last, wf.success, wf.completed, wf.task_tree)
+        if sub_id is not None:
+            key += (sub_id, wf.parent_task_id, wf.spec.name)
         kept = previous.bodies.get(id(wf)) if previous is not None and not correlations else None
         if kept is not None and kept[0] is wf and all(map(is_, key, kept[1])):
-            body = kept[2]
+            text = kept[2]
         else:
-            body = (f'"data":{data_text},"correlations":{_ENCODE(correlations)},'
+            tasks_text = tasks if type(tasks) is str else ",".join(map(_TEXT, entries.values()))
+            text = (f'"data":{data_text},"correlations":{_ENCODE(correlations)},'
                     f'"last_task":{_ENCODE(str(last.id) if last is not None else None)},'
                     f'"success":{_ENCODE(wf.success)},"completed":{_ENCODE(wf.completed)},'
                     f'"tasks":{{{tasks_text}}},"root":{_ENCODE(str(wf.task_tree.id))}')
+            if sub_id is not None:
+                text = (f'{_ENCODE(str(sub_id))}:{{{text},"parent_task_id":{_ENCODE(str(wf.parent_task_id))},'
+                        f'"spec":{_ENCODE(wf.spec.name)},"typename":{_ENCODE(self.fast.sub_typename)}}}')
         if not correlations:  # an empty dict encodes the same whatever object it is
-            fresh.bodies[id(wf)] = (wf, key, body)
-        return body
+            fresh.bodies[id(wf)] = (wf, key, text)
+        return text

@@ -338,8 +338,9 @@ def test_a_copy_starts_afresh() -> None:
 def _open_subprocess(workflow: BpmnWorkflow) -> Any:
     """An open review subprocess (its user task ready, its timer waiting) whose tasks' text and dict's text the
     last dump kept whole (incremental_dump._Frame): the command did not touch it."""
-    _same(workflow)
+    _same(workflow)  # its open tasks' fragments kept (their parents' were reused)
     _same(workflow)  # every fragment reused: the frames are kept
+    _same(workflow)  # the frames held: the text around the tasks' is built from theirs once
     sub = next(sub for sub in workflow.subprocesses.values()
                if any(t.state == TaskState.READY and t.task_spec.manual for t in sub.tasks.values())
                and any(t.state == TaskState.WAITING and t.internal_data for t in sub.tasks.values()))
@@ -400,6 +401,7 @@ def test_a_container_in_an_open_tasks_data_changed_in_place_inside_a_kept_subpro
 
 def test_the_main_workflows_fields_around_its_tasks() -> None:
     workflow = _mid_run(steps=4)
+    _same(workflow)
     _same(workflow)
     _same(workflow)
     body = incremental_dump._MEMOS[workflow].bodies[id(workflow)][2]
