@@ -82,6 +82,9 @@ def _incremental_of(tree: Path) -> Dump:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    table = getattr(module, "_MemoTable", None)  # trees since 9b06eb1 keep the memo on the workflow object:
+    if table is not None:  # under its own name, or the two dumps would overwrite each other's memo
+        table._SLOT = "_engine_incremental_dump_against"
     dumper = module.IncrementalDump(serialization._FAST, BpmnWorkflowSerializer.VERSION_KEY)
     return lambda workflow: dumper.dump_text(workflow, serialization.SERIALIZER_VERSION)
 
