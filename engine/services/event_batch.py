@@ -12,6 +12,7 @@ so opening one with rows buffered is refused (write them first); the engine itse
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -36,7 +37,7 @@ class Head:
     last_seq: int
     last_hash: str
     stored: bool  # a row exists: UPDATE it; else INSERT
-    signature: str = ""
+    key: bytes = b""  # the audit key its signature is made with when it is written (not once per event)
     updated_at: datetime | None = None
     changed: bool = False
 
@@ -76,6 +77,10 @@ def locked_head(session: Session, chain: str) -> Head:
     return head
 
 
+def sign_head(key: bytes, chain: str, seq: int, last_hash: str) -> str:
+    return hmac.digest(key, f"{chain}|{seq}|{last_hash}".encode(), "sha256").hex()
+
+
 def new_chain(session: Session, chain: str) -> None:
     """A chain this transaction creates (a new instance's): no head row can exist, so none is read. Were one
     there, writing the head would fail on its key, and the command path re-applies the command."""
@@ -95,7 +100,8 @@ def write(session: Session) -> None:
     for head in current.heads.values():
         if not head.changed:
             continue
-        values = {"last_seq": head.last_seq, "last_hash": head.last_hash, "signature": head.signature,
+        values = {"last_seq": head.last_seq, "last_hash": head.last_hash,
+                  "signature": sign_head(head.key, head.chain, head.last_seq, head.last_hash),
                   "updated_at": head.updated_at}
         if head.stored:
             connection.execute(_UPDATE_HEAD, {"head_chain": head.chain, **values})

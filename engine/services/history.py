@@ -24,26 +24,45 @@ from engine.services import event_batch
 GENESIS = event_batch.GENESIS
 
 
+# The last instant formatted and its text: a command's events share its `now` (one strftime instead of one per
+# event and per date in a payload). Keyed on identity (datetimes are immutable; the memo keeps it alive); one
+# tuple, replaced whole, so threads never see a text beside another instant.
+_last_at: tuple[datetime | None, str] = (None, "")
+
+
 def format_at(at: datetime) -> str:
-    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    global _last_at
+    last = _last_at
+    if last[0] is at:
+        return last[1]
+    text = at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    _last_at = (at, text)
+    return text
+
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, datetime):
+        return format_at(obj)
+    return str(obj)
+
+
+# Built once: json.dumps with options builds an encoder per call. The same options as json.dumps was given, so
+# the same text (an encoder keeps no state between calls: safe to share between threads).
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+_CANONICAL_DEFAULT = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default)
 
 
 def canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode(value)
 
 
 def jsonable(payload: Any) -> Any:
     """Payloads are stored as JSON: normalise them now so the stored row hashes the same as the recorded one."""
-    return json.loads(canonical_default(payload))
+    return json.loads(_CANONICAL_DEFAULT.encode(payload))
 
 
 def canonical_default(value: Any) -> str:
-    def default(obj: Any) -> Any:
-        if isinstance(obj, datetime):
-            return format_at(obj)
-        return str(obj)
-
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=default)
+    return _CANONICAL_DEFAULT.encode(value)
 
 
 def event_hash(instance_id: str | None, seq: int, kind: str, at: datetime, actor: str,
@@ -60,12 +79,11 @@ def event_hash(instance_id: str | None, seq: int, kind: str, at: datetime, actor
     return hashlib.sha256(canonical(body).encode("utf-8")).hexdigest()
 
 
-def sign_head(key: bytes, chain: str, seq: int, last_hash: str) -> str:
-    return hmac.new(key, f"{chain}|{seq}|{last_hash}".encode(), hashlib.sha256).hexdigest()
+sign_head = event_batch.sign_head  # signed when written: only a transaction's last head is stored
 
 
 def sign_checkpoint(key: bytes, chain: str, seq: int, digest: str) -> str:
-    return hmac.new(key, f"checkpoint|{chain}|{seq}|{digest}".encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(key, f"checkpoint|{chain}|{seq}|{digest}".encode(), "sha256").hex()
 
 
 @dataclass(frozen=True)
@@ -102,8 +120,7 @@ def record(
                            "actor": actor, "payload": body, "prev_hash": prev_hash, "hash": digest})
     pending.checkpoints.append({"chain": chain, "seq": seq, "hash": digest,
                                 "signature": sign_checkpoint(hmac_key, chain, seq, digest)})
-    head.last_seq, head.last_hash, head.updated_at, head.changed = seq, digest, at, True
-    head.signature = sign_head(hmac_key, chain, seq, digest)
+    head.last_seq, head.last_hash, head.updated_at, head.changed, head.key = seq, digest, at, True, hmac_key
     if session.in_nested_transaction():
         event_batch.write(session)  # a savepoint's rollback must take its rows with it
     return Recorded(chain, seq, digest)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from engine.config import load_settings
 from engine.db import make_db_engine, make_session_factory
+from engine.services.commands import is_retryable
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -90,3 +93,34 @@ def test_a_connection_kept_open_after_its_commit_does_not_hold_up_other_threads(
         assert elapsed and elapsed[0] < 1.0  # busy_timeout is 3 s
     with sessions() as session:
         assert session.execute(text("SELECT n FROM counter")).scalar() == 2
+
+
+def test_a_transaction_holds_the_write_lock_from_its_first_read(sessions, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    with sessions.begin() as session:
+        assert session.execute(text("SELECT n FROM counter")).scalar() == 0
+        other = sqlite3.connect(tmp_path / "q.sqlite3", timeout=0, isolation_level=None)
+        try:
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")  # BEGIN IMMEDIATE, not a deferred BEGIN
+        finally:
+            other.close()
+
+
+def test_a_locked_database_at_begin_is_a_retried_conflict(tmp_path: Path) -> None:
+    settings = load_settings(ROOT / "config.toml", environ={}, overrides={
+        "database": {"url": f"sqlite:///{tmp_path}/b.sqlite3", "busy_timeout_ms": 50}})
+    db_engine = make_db_engine(settings)
+    sessions = make_session_factory(db_engine)
+    holder = sqlite3.connect(tmp_path / "b.sqlite3", isolation_level=None)
+    holder.execute("PRAGMA journal_mode=WAL")
+    holder.execute("BEGIN IMMEDIATE")  # another process's writer
+    try:
+        with pytest.raises(OperationalError, match="locked") as raised, sessions.begin() as session:
+            session.execute(text("SELECT 1"))
+        assert is_retryable(raised.value)
+    finally:
+        holder.rollback()
+        holder.close()
+    with sessions.begin() as session:  # the failed begin left no lock behind (the writer queue included)
+        assert session.execute(text("SELECT 1")).scalar() == 1
+    db_engine.dispose()
