@@ -151,7 +151,8 @@ def _project(session: Session, ctx: EngineContext, calendar: WorkCalendar, proje
               for p in session.scalars(select(ClockPause).where(ClockPause.instance_id == instance.id))]
     clock = WorkingDayClock(calendar, pauses)
     escalations = [f"{e.level}:{e.subject}" for e in session.scalars(
-        select(Escalation).where(Escalation.instance_id == instance.id).order_by(Escalation.raised_at))]
+        select(Escalation).where(Escalation.instance_id == instance.id)
+        .order_by(Escalation.raised_at, Escalation.level, Escalation.subject))]  # same-moment ones in a fixed order
     window_deemed = session.scalars(select(AccountabilityRecord.id).where(
         AccountabilityRecord.instance_id == instance.id,
         AccountabilityRecord.kind == "deemed_acceptance")).first() is not None
