@@ -146,6 +146,17 @@ _OPEN_TASKS = (
 
 
 _TASK_COLUMNS = tuple(HumanTask.__table__.columns.keys())
+_TASK_CLASS = HumanTask.__mapper__.class_manager
+
+
+def _transient_task(values: dict[str, Any]) -> HumanTask:
+    """A new task row as a transient HumanTask holding `values` (every column), as `HumanTask(**values)` would,
+    without the declarative constructor's per-attribute set events: ~2.5 us instead of ~40 (issue 14: 9 new review
+    tasks are ~4% of the intake job's completion). It is read (limits, pauses, events) and its columns inserted
+    by core_rows; it never enters the session."""
+    row: HumanTask = _TASK_CLASS.new_instance()
+    row.__dict__.update(values)
+    return row
 
 
 def _sync_human_tasks(session: Session, ctx: EngineContext, instance: ProcessInstance, parsed: ParsedProcess,
@@ -181,7 +192,7 @@ def _sync_human_tasks(session: Session, ctx: EngineContext, instance: ProcessIns
         if spiff_id in open_rows:
             continue
         info = parsed.elements.get(task.bpmn_id)
-        row = HumanTask(  # not added to the session: inserted below with the step's other new rows
+        row = _transient_task(dict(  # not added to the session: inserted below with the step's other new rows
             id=str(uuid.uuid4()),
             instance_id=instance.id,
             spiff_task_id=spiff_id,
@@ -200,7 +211,7 @@ def _sync_human_tasks(session: Session, ctx: EngineContext, instance: ProcessIns
             paused_wd=0,
             completed_at=None,
             completed_by=None,
-        )
+        ))
         assert calendar is not None
         sla.apply_limits(row, calendar)  # review tasks: committed and statutory dues
         inserts.append({column: getattr(row, column) for column in _TASK_COLUMNS})
