@@ -220,6 +220,32 @@ def find(workflow: BpmnBaseWorkflow, first_task: Task | None = None, *, state: i
             node = child
         return key
 
+    def reachable(task: Task) -> bool:
+        """`path(task) is not None` without building its key: one match needs no order, and in a deep tree (a long
+        sequence is a chain of tasks hundreds deep) the key's tuple, rebuilt at every level, grew quadratically."""
+        node = task
+        while node is not root:
+            wf = node.workflow
+            if node._parent is not None:
+                parent = wf.tasks.get(node._parent)
+            elif wf is not workflow and node is wf.task_tree:
+                parent = owner(wf)
+            else:
+                parent = None  # a root other than the scan's
+            if parent is None:
+                return False
+            runs = subprocesses.get(parent.id) if isinstance(parent.task_spec, SubWorkflowTask) else None
+            if node._parent is None:  # the tree of the subprocess that `parent` runs
+                if not (runs is node.workflow and not skip_subprocesses
+                        and not (parent._state >= _FINISHED and finished_only)):
+                    return False
+            elif not (parent._state >= min_state or runs is not None) or position(parent, node.id) is None:
+                return False
+            node = parent
+        return True
+
+    if len(matches) == 1:
+        return matches if reachable(matches[0]) else []
     ranked = []
     for task in matches:
         key = path(task)
