@@ -189,33 +189,40 @@ def find(workflow: BpmnBaseWorkflow, first_task: Task | None = None, *, state: i
             task = owners[id(sub)] = next((wf.tasks[task_id] for wf in workflows if task_id in wf.tasks), None)
         return task
 
+    def up(node: Task) -> Task | None:
+        """The task the scan reaches `node` from: its parent, the task running its subprocess, or None (a root
+        other than the scan's)."""
+        wf = node.workflow
+        if node._parent is not None:
+            return wf.tasks.get(node._parent)
+        if wf is not workflow and node is wf.task_tree:
+            return owner(wf)
+        return None
+
+    def step(parent: Task, child: Task) -> int | None:
+        """The scan's step from `parent` to `child` (a child index; -1: into the subprocess `parent` runs), or None
+        if the scan does not take it."""
+        runs = subprocesses.get(parent.id) if isinstance(parent.task_spec, SubWorkflowTask) else None
+        if child._parent is None:  # the tree of the subprocess that `parent` runs
+            entered = (runs is child.workflow and not skip_subprocesses
+                       and not (parent._state >= _FINISHED and finished_only))
+            return -1 if entered else None
+        if parent._state >= min_state or runs is not None:
+            return position(parent, child.id)
+        return None
+
     def path(task: Task) -> tuple[int, ...] | None:
         chain = []  # the tasks above `task` whose path is not known yet, bottom first
         node: Task | None = task
         key = paths.get(id(task), _UNKNOWN)
         while key is _UNKNOWN:
             chain.append(node)
-            wf = node.workflow
-            if node._parent is not None:
-                node = wf.tasks.get(node._parent)
-            elif wf is not workflow and node is wf.task_tree:
-                node = owner(wf)
-            else:
-                node = None  # a root other than the scan's
+            node = up(node)
             key = None if node is None else paths.get(id(node), _UNKNOWN)
         for child in reversed(chain):
             if key is not None:
-                parent, spec = node, node.task_spec
-                runs = subprocesses.get(parent.id) if isinstance(spec, SubWorkflowTask) else None
-                if child._parent is None:  # the tree of the subprocess that `parent` runs
-                    entered = (runs is child.workflow and not skip_subprocesses
-                               and not (parent._state >= _FINISHED and finished_only))
-                    key = key + (-1,) if entered else None
-                elif parent._state >= min_state or runs is not None:
-                    index = position(parent, child.id)
-                    key = None if index is None else key + (index,)
-                else:
-                    key = None
+                index = step(node, child)
+                key = None if index is None else key + (index,)
             paths[id(child)] = key
             node = child
         return key
@@ -225,21 +232,8 @@ def find(workflow: BpmnBaseWorkflow, first_task: Task | None = None, *, state: i
         sequence is a chain of tasks hundreds deep) the key's tuple, rebuilt at every level, grew quadratically."""
         node = task
         while node is not root:
-            wf = node.workflow
-            if node._parent is not None:
-                parent = wf.tasks.get(node._parent)
-            elif wf is not workflow and node is wf.task_tree:
-                parent = owner(wf)
-            else:
-                parent = None  # a root other than the scan's
-            if parent is None:
-                return False
-            runs = subprocesses.get(parent.id) if isinstance(parent.task_spec, SubWorkflowTask) else None
-            if node._parent is None:  # the tree of the subprocess that `parent` runs
-                if not (runs is node.workflow and not skip_subprocesses
-                        and not (parent._state >= _FINISHED and finished_only)):
-                    return False
-            elif not (parent._state >= min_state or runs is not None) or position(parent, node.id) is None:
+            parent = up(node)
+            if parent is None or step(parent, node) is None:
                 return False
             node = parent
         return True
