@@ -33,7 +33,7 @@ compare against stock).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from operator import itemgetter
 from typing import Any
 
@@ -131,6 +131,20 @@ def _nested(workflow: BpmnBaseWorkflow, subprocesses: dict[Any, BpmnBaseWorkflow
     return found
 
 
+def _owner_of(workflows: list[BpmnBaseWorkflow]) -> Callable[[BpmnBaseWorkflow], Task | None]:
+    """The task (in one of `workflows`) that runs a given subprocess, or None; memoized per subprocess object."""
+    owners: dict[int, Task | None] = {}
+
+    def owner(sub: BpmnBaseWorkflow) -> Task | None:
+        task = owners.get(id(sub), _UNKNOWN)
+        if task is _UNKNOWN:
+            task_id = sub.parent_task_id
+            task = owners[id(sub)] = next((wf.tasks[task_id] for wf in workflows if task_id in wf.tasks), None)
+        return task
+
+    return owner
+
+
 def find(workflow: BpmnBaseWorkflow, first_task: Task | None = None, *, state: int = TaskState.ANY_MASK,
          spec_name: str | None = None, manual: bool | None = None,
          skip_subprocesses: bool = False) -> list[Task] | None:
@@ -166,7 +180,7 @@ def find(workflow: BpmnBaseWorkflow, first_task: Task | None = None, *, state: i
     # Each task's path from the root as `scan` reaches it (child indexes; -1: a subprocess's tree, which the scan
     # visits before the children of the task running it), or None if the scan does not reach it.
     paths: dict[int, tuple[int, ...] | None] = {id(root): ()}
-    owners: dict[int, Task | None] = {}
+    owner = _owner_of(workflows)
     # A child's index among its parent's children (`list.index`: the first equal id). `index` compares the ids one by
     # one (a pure-Python `UUID.__eq__` each), so the matches under a wide fork cost O(width) each; a parent with
     # more than a few children gets a map from id to first index instead (one `UUID.__hash__` per child, once).
@@ -181,13 +195,6 @@ def find(workflow: BpmnBaseWorkflow, first_task: Task | None = None, *, state: i
             # Reversed, so that an id listed twice keeps its first index, as `list.index` finds it.
             index = positions[id(parent)] = dict(zip(reversed(children), range(len(children) - 1, -1, -1)))
         return index.get(child_id)
-
-    def owner(sub: BpmnBaseWorkflow) -> Task | None:
-        task = owners.get(id(sub), _UNKNOWN)
-        if task is _UNKNOWN:
-            task_id = sub.parent_task_id
-            task = owners[id(sub)] = next((wf.tasks[task_id] for wf in workflows if task_id in wf.tasks), None)
-        return task
 
     def up(node: Task) -> Task | None:
         """The task the scan reaches `node` from: its parent, the task running its subprocess, or None (a root
@@ -281,14 +288,7 @@ def reached(workflow: BpmnBaseWorkflow, spec_name: str, anchor: Task) -> list[tu
     # A `_parent` id object to its task, per task dict: the branches under a fork share their parent's id object.
     parents: dict[int, tuple[Any, dict[Any, Task], Task | None]] = {}
     listed: dict[int, set[int]] = {}  # a wide parent's child id objects
-    owners: dict[int, Task | None] = {}
-
-    def owner(sub: BpmnBaseWorkflow) -> Task | None:
-        task = owners.get(id(sub), _UNKNOWN)
-        if task is _UNKNOWN:
-            task_id = sub.parent_task_id
-            task = owners[id(sub)] = next((wf.tasks[task_id] for wf in workflows if task_id in wf.tasks), None)
-        return task
+    owner = _owner_of(workflows)
 
     def edge(node: Task, child_id: Any) -> bool:
         # Whether the scan goes from `node` to its child `child_id` (every state is >= MAYBE: it descends into
