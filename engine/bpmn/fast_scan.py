@@ -27,8 +27,10 @@ walk up without the order, for the parallel join's check (fast_join).
 `install()` patches `BpmnBaseWorkflow.get_tasks` (which `BpmnWorkflow.do_engine_steps`, the parallel
 gateway's join check and our runtime call), `Workflow.update_waiting_tasks` (after every task completion: a
 lazy state-only walk, `iter_state`, skipped when no task waits) and `Workflow.is_completed` (after every command:
-no walk when no task is unfinished, else the lazy walk to the first); `uninstall()` restores all three (tests
-compare against stock).
+no walk when no task is unfinished, else a walk up from the unfinished ones); `uninstall()` restores all three
+(tests compare against stock). The walks up of `find` and `is_completed` go through a memo of the COMPLETED chains
+that hang from the root (`_hangs_from_root`): without it the last command of a 200-task sequence walked a chain
+~400 deep twice.
 """
 
 from __future__ import annotations
@@ -145,6 +147,43 @@ def _owner_of(workflows: list[BpmnBaseWorkflow]) -> Callable[[BpmnBaseWorkflow],
     return owner
 
 
+_COMPLETED = TaskState.COMPLETED
+_ROOTED = "_approvals_rooted"  # the memo's flag in a task's __dict__
+
+
+def _hangs_from_root(task: Task) -> bool:
+    """Whether `task` hangs from its workflow's root through COMPLETED tasks only (itself and the root included),
+    each a listed child of its parent: then every scan of this workflow whose minimum state is at most COMPLETED
+    reaches it, and so does `is_completed`'s walk, as far as the depth guard.
+
+    Memoized on the tasks themselves (a flag per COMPLETED task), so that the walks up a long sequence cost the
+    tasks added since the last one instead of the whole chain. A flag stays true while its task is COMPLETED:
+    Spiff unlists a child only when it takes it out of the task dict too (`_remove_task`), never re-parents a
+    task, and only `reset_branch` takes a task out of COMPLETED, dropping everything below it (a flag met on a
+    task that is no longer COMPLETED ends the walk: False, no flag set). Flags are not serialized: a workflow
+    loaded from its state starts without them."""
+    chain = []
+    node = task
+    wf = task.workflow
+    tasks, root = wf.tasks, wf.task_tree
+    while not node.__dict__.get(_ROOTED):
+        if node._state != _COMPLETED:
+            return False
+        chain.append(node)
+        if node is root:
+            break
+        parent = tasks.get(node._parent) if node._parent is not None else None
+        if parent is None or node.id not in parent._children:
+            return False
+        node = parent
+    else:
+        if node._state != _COMPLETED:
+            return False
+    for node in chain:
+        node.__dict__[_ROOTED] = True
+    return True
+
+
 def find(workflow: BpmnBaseWorkflow, first_task: Task | None = None, *, state: int = TaskState.ANY_MASK,
          spec_name: str | None = None, manual: bool | None = None,
          skip_subprocesses: bool = False) -> list[Task] | None:
@@ -236,9 +275,21 @@ def find(workflow: BpmnBaseWorkflow, first_task: Task | None = None, *, state: i
 
     def reachable(task: Task) -> bool:
         """`path(task) is not None` without building its key: one match needs no order, and in a deep tree (a long
-        sequence is a chain of tasks hundreds deep) the key's tuple, rebuilt at every level, grew quadratically."""
+        sequence is a chain of tasks hundreds deep) the key's tuple, rebuilt at every level, grew quadratically.
+        From the first COMPLETED task up, a workflow's part of the walk is `_hangs_from_root`'s memo when every
+        COMPLETED task is descended into (if that walk fails, the plain walk goes on, without the memo)."""
         node = task
+        memo = min_state <= _COMPLETED
         while node is not root:
+            if memo and node._state == _COMPLETED:
+                if _hangs_from_root(node):
+                    if node.workflow is workflow:
+                        return True
+                    node = node.workflow.task_tree  # a subprocess's root: on through the task running it
+                    if node is root:
+                        return True
+                else:
+                    memo = False
             parent = up(node)
             if parent is None or step(parent, node) is None:
                 return False
@@ -405,21 +456,44 @@ def _update_waiting_tasks(self: Workflow) -> None:
 _NOT_FINISHED = TaskState.NOT_FINISHED_MASK
 
 
+_STOCK_MAX_DEPTH = 1000  # TaskIterator's default max_depth, which is_completed's walk keeps
+
+
+def _listed_from_root(task: Task) -> bool:
+    """Whether the walk down from `task`'s workflow root, descending into every task (whatever its state), reaches
+    `task`: each task above it a listed child of its parent."""
+    wf = task.workflow
+    tasks, root = wf.tasks, wf.task_tree
+    node = task
+    memo = True
+    while node is not root:
+        if memo and node._state == _COMPLETED:
+            if _hangs_from_root(node):
+                return True
+            memo = False  # an unfinished task above: the plain walk goes on (asking again would be quadratic)
+        parent = tasks.get(node._parent) if node._parent is not None else None
+        if parent is None or node.id not in parent._children:
+            return False
+        node = parent
+    return True
+
+
 def _is_completed(self: Workflow) -> bool:
     # Workflow.is_completed: whether `TaskIterator(task_tree, state=NOT_FINISHED_MASK)` yields nothing (its filter
-    # also asks `last_state_change >= updated_ts`, 0). A task the walk reaches is in the workflow's task dict, so
-    # when the dict holds no such task the walk is skipped; otherwise the lazy walk stops at the first (a fan-out
-    # mid-run: the stock iterator reads every child of the fork through the `children` property).
+    # also asks `last_state_change >= updated_ts`, 0). That walk descends into every state, and a task it reaches is
+    # in the workflow's task dict. While no task can be as deep as its depth limit, it yields exactly the unfinished
+    # tasks of the dict that hang from the root: each candidate is walked up (through `_hangs_from_root`'s memo from
+    # its first COMPLETED ancestor) instead of walking down the whole tree to the first (a long sequence is a chain
+    # hundreds deep). Newest first: the unfinished tasks of a long instance are the last added.
     if not self.completed:
-        for task in self.tasks.values():
-            if task._state & _NOT_FINISHED and task.last_state_change >= 0:
-                break
+        if len(self.tasks) < _STOCK_MAX_DEPTH:
+            for task in reversed(self.tasks.values()):
+                if task._state & _NOT_FINISHED and task.last_state_change >= 0 and _listed_from_root(task):
+                    return False
         else:
-            self.completed = True
-            return True
-        for task in iter_state(self.task_tree, _NOT_FINISHED):
-            if task.last_state_change >= 0:
-                return False
+            for task in iter_state(self.task_tree, _NOT_FINISHED):
+                if task.last_state_change >= 0:
+                    return False
         self.completed = True
     return self.completed
 

@@ -178,8 +178,7 @@ def _check_find(workflow: BpmnWorkflow, answered: list[int] | None = None, every
 
 @pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.stem)
 def test_find_gives_the_iterators_tasks_at_every_step(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import tests.unit.bpmn.test_fast_scan as driver
-
+    driver = sys.modules[__name__]
     answered = [0]
     monkeypatch.setattr(driver, "_check_every_filter", lambda workflow: _check_find(workflow, answered))
     _drive(load_process(path.read_bytes(), file=path.name), check=True)
@@ -302,3 +301,76 @@ def test_is_completed_answers_as_stock_at_every_step(monkeypatch: pytest.MonkeyP
         monkeypatch.setattr(driver, "_check_every_filter", check)
         seen.append(_drive(load_process(path.read_bytes(), file=path.name), check=True).is_completed())
     assert any(seen) and not all(seen)
+
+
+# The memo of COMPLETED chains (`_hangs_from_root`), which the walks up of `find` and `is_completed` go through.
+def _sequence(tasks: int) -> ParsedProcess:
+    flows = "".join(f'<bpmn:sequenceFlow id="f{i}" sourceRef="{"start" if i == 0 else f"t{i}"}" '
+                    f'targetRef="{f"t{i + 1}" if i < tasks else "end"}"/>' for i in range(tasks + 1))
+    steps = "".join(f'<bpmn:userTask id="t{i}"><bpmn:incoming>f{i - 1}</bpmn:incoming>'
+                    f'<bpmn:outgoing>f{i}</bpmn:outgoing></bpmn:userTask>' for i in range(1, tasks + 1))
+    xml = ('<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">'
+           '<bpmn:process id="seq" isExecutable="true"><bpmn:startEvent id="start"><bpmn:outgoing>f0</bpmn:outgoing>'
+           f'</bpmn:startEvent>{steps}<bpmn:endEvent id="end"><bpmn:incoming>f{tasks}</bpmn:incoming></bpmn:endEvent>'
+           f'{flows}</bpmn:process></bpmn:definitions>')
+    return load_process(xml.encode(), file="seq.bpmn")
+
+
+def _same_as_stock(workflow: BpmnWorkflow) -> None:
+    _check_find(workflow, every_name=True)
+    workflow.completed = False
+    fast = fast_scan._is_completed(workflow)
+    workflow.completed = False
+    assert fast == fast_scan._STOCK_IS_COMPLETED(workflow)
+
+
+def _flagged(workflow: BpmnWorkflow) -> list[str]:
+    return [t.task_spec.name for t in workflow.tasks.values() if t.__dict__.get(fast_scan._ROOTED)]
+
+
+def _complete_ready(workflow: BpmnWorkflow) -> None:
+    [ready] = workflow.get_tasks(state=TaskState.READY, manual=True)
+    runtime.complete_user_task(workflow, str(ready.id), {}, T0)
+
+
+def test_the_memo_of_completed_chains_answers_as_stock() -> None:
+    """Along a sequence the memo grows with each command (a walk up stops at the last flagged task); a branch
+    reset takes its task out of COMPLETED and drops what was below, and the answers stay stock's."""
+    workflow = runtime.new_workflow(_sequence(12), {}, T0)
+    runtime.advance(workflow, T0)
+    flagged = []
+    for _ in range(6):
+        _complete_ready(workflow)
+        _same_as_stock(workflow)
+        flagged.append(len(_flagged(workflow)))
+    assert flagged == sorted(flagged) and flagged[-1] > flagged[0] > 0
+    assert {"t1", "t5"} <= set(_flagged(workflow))
+    third = next(t for t in workflow.tasks.values() if t.task_spec.name == "t3")
+    third.reset_branch(None)
+    workflow.completed = False
+    _same_as_stock(workflow)
+    while not workflow.is_completed():
+        _complete_ready(workflow)
+        _same_as_stock(workflow)
+    assert workflow.last_task is not None and workflow.last_task.task_spec.name == "End"
+
+
+def test_the_memo_walks_only_through_completed_tasks() -> None:
+    """A COMPLETED task below one that is not (by hand: Spiff's own trees have none) is not reached by a scan of
+    finished tasks, which descends only into tasks at least COMPLETED, nor is a task under a parent that does not
+    list it: the memo must flag neither (a load from JSON starts without flags)."""
+    workflow = runtime.new_workflow(_sequence(8), {}, T0)
+    runtime.advance(workflow, T0)
+    for _ in range(5):
+        _complete_ready(workflow)
+    loaded = serialization.load_workflow(serialization.full_dump(workflow), workflow.spec, workflow.subprocess_specs)
+    assert _flagged(loaded) == []
+    next(t for t in loaded.tasks.values() if t.task_spec.name == "t2")._state = TaskState.STARTED
+    _same_as_stock(loaded)
+    assert "t4" not in _flagged(loaded)
+    # A COMPLETED task its parent does not list (by hand) cuts off everything below it, the READY task included.
+    loaded = serialization.load_workflow(serialization.full_dump(workflow), workflow.spec, workflow.subprocess_specs)
+    third = next(t for t in loaded.tasks.values() if t.task_spec.name == "t3")
+    loaded.tasks[third._parent]._children.remove(third.id)
+    _same_as_stock(loaded)
+    assert loaded.get_tasks(state=TaskState.READY) == [] and "t4" not in _flagged(loaded)
