@@ -27,7 +27,7 @@ walk up without the order, for the parallel join's check (fast_join).
 `install()` patches `BpmnBaseWorkflow.get_tasks` (which `BpmnWorkflow.do_engine_steps`, the parallel
 gateway's join check and our runtime call), `Workflow.update_waiting_tasks` (after every task completion: a
 lazy state-only walk, `iter_state`, skipped when no task waits) and `Workflow.is_completed` (after every command:
-no walk when no task is unfinished, else a walk up from the unfinished ones); `uninstall()` restores all three
+decided from the unfinished tasks up, `yields_unfinished`); `uninstall()` restores all three
 (tests compare against stock). The walks up of `find` and `is_completed` go through a memo of the COMPLETED chains
 that hang from the root (`_hangs_from_root`): without it the last command of a 200-task sequence walked a chain
 ~400 deep twice.
@@ -419,11 +419,12 @@ def _runs(task: Task, subprocesses: dict[Any, BpmnBaseWorkflow]) -> BpmnBaseWork
     return subprocesses.get(task.id) if isinstance(task.task_spec, SubWorkflowTask) else None
 
 
-def iter_state(root: Task, mask: int, max_depth: int = 1000) -> Iterator[Task]:
-    """Lazily, what `TaskIterator(root, state=mask)` yields (one workflow, no subprocesses): each task's children
-    are read when the task is reached, so a caller that changes the tree between steps sees what the stock
-    iterator would. The stock depth counter equals the true depth within one workflow, so its `max_depth`
-    applies unchanged."""
+def iter_state(root: Task, mask: int, max_depth: int = 1000, end_at_spec: str | None = None) -> Iterator[Task]:
+    """Lazily, what `TaskIterator(root, state=mask, end_at_spec=end_at_spec)` yields (one workflow, no
+    subprocesses): each task's children are read when the task is reached, so a caller that changes the tree
+    between steps sees what the stock iterator would. The stock depth counter equals the true depth within one
+    workflow, so its `max_depth` applies unchanged; a task of the `end_at_spec` spec is yielded, its children
+    are not walked."""
     min_state = _min_state(mask)
     stack: list[tuple[Task, int]] = [(root, 0)]
     pop, push = stack.pop, stack.append
@@ -431,7 +432,8 @@ def iter_state(root: Task, mask: int, max_depth: int = 1000) -> Iterator[Task]:
         task, depth = pop()
         state = task._state
         child_ids = task._children
-        if child_ids and state >= min_state and depth < max_depth:
+        if (child_ids and state >= min_state and depth < max_depth
+                and (end_at_spec is None or task.task_spec.name != end_at_spec)):
             lookup = task.workflow.tasks.get
             for child_id in reversed(child_ids):
                 push((lookup(child_id), depth + 1))
@@ -456,44 +458,74 @@ def _update_waiting_tasks(self: Workflow) -> None:
 _NOT_FINISHED = TaskState.NOT_FINISHED_MASK
 
 
-_STOCK_MAX_DEPTH = 1000  # TaskIterator's default max_depth, which is_completed's walk keeps
+_STOCK_MAX_DEPTH = 1000  # TaskIterator's default max_depth
 
 
-def _listed_from_root(task: Task) -> bool:
-    """Whether the walk down from `task`'s workflow root, descending into every task (whatever its state), reaches
-    `task`: each task above it a listed child of its parent."""
-    wf = task.workflow
-    tasks, root = wf.tasks, wf.task_tree
-    node = task
-    memo = True
-    while node is not root:
-        if memo and node._state == _COMPLETED:
-            if _hangs_from_root(node):
-                return True
-            memo = False  # an unfinished task above: the plain walk goes on (asking again would be quadratic)
-        parent = tasks.get(node._parent) if node._parent is not None else None
-        if parent is None or node.id not in parent._children:
-            return False
-        node = parent
-    return True
+def yields_unfinished(workflow: Workflow, skip: Task | None = None, end_at_spec: str | None = None) -> bool | None:
+    """Whether `TaskIterator(workflow.task_tree, state=NOT_FINISHED_MASK, end_at_spec=end_at_spec)` yields a task
+    other than `skip` (its filter also asks `last_state_change >= 0`), decided from the unfinished tasks up
+    instead of walking down the whole tree to the first (a long sequence is a chain hundreds deep); None where
+    only that walk can tell.
+
+    That walk descends into every state (the mask holds the predicted ones), so it reaches a task when each task
+    above it lists it and is not of the `end_at_spec` spec (whose children it does not walk), up to its depth
+    limit, which no task reaches while the tree has fewer tasks than that (else None). A COMPLETED task that hangs
+    from the root (`_hangs_from_root`'s memo) is reached and walked into unless a COMPLETED task of the
+    `end_at_spec` spec could be in its chain (then None). Newest first: the unfinished tasks of a long instance
+    are the last added; each task's answer is kept for the rest of the call (predicted chains share theirs)."""
+    tasks = workflow.tasks
+    if len(tasks) >= _STOCK_MAX_DEPTH:
+        return None
+    if end_at_spec is not None and any(task._state == _COMPLETED and task.task_spec.name == end_at_spec
+                                       for task in tasks.values()):
+        return None
+    root = workflow.task_tree
+    known: dict[int, bool] = {}  # per task met: whether the walk reaches it
+    memo = [True]  # off once `_hangs_from_root` failed (asking again at every task above would be quadratic)
+
+    def reached(task: Task) -> bool:
+        chain = []  # tasks whose answer waits on their parent's, bottom first
+        node = task
+        while True:
+            answer = known.get(id(node))
+            if answer is not None:
+                break
+            if node is root:
+                answer = True
+                break
+            if memo[0] and node._state == _COMPLETED:
+                if _hangs_from_root(node):
+                    answer = True
+                    break
+                memo[0] = False
+            parent = tasks.get(node._parent) if node._parent is not None else None
+            if parent is None or node.id not in parent._children:
+                answer = False
+                break
+            chain.append(node)
+            node = parent
+        known[id(node)] = answer
+        for child in reversed(chain):
+            answer = answer and node.task_spec.name != end_at_spec
+            known[id(child)] = answer
+            node = child
+        return answer
+
+    for task in reversed(tasks.values()):
+        if task._state & _NOT_FINISHED and task.last_state_change >= 0 and task is not skip and reached(task):
+            return True
+    return False
 
 
 def _is_completed(self: Workflow) -> bool:
     # Workflow.is_completed: whether `TaskIterator(task_tree, state=NOT_FINISHED_MASK)` yields nothing (its filter
-    # also asks `last_state_change >= updated_ts`, 0). That walk descends into every state, and a task it reaches is
-    # in the workflow's task dict. While no task can be as deep as its depth limit, it yields exactly the unfinished
-    # tasks of the dict that hang from the root: each candidate is walked up (through `_hangs_from_root`'s memo from
-    # its first COMPLETED ancestor) instead of walking down the whole tree to the first (a long sequence is a chain
-    # hundreds deep). Newest first: the unfinished tasks of a long instance are the last added.
+    # also asks `last_state_change >= updated_ts`, 0).
     if not self.completed:
-        if len(self.tasks) < _STOCK_MAX_DEPTH:
-            for task in reversed(self.tasks.values()):
-                if task._state & _NOT_FINISHED and task.last_state_change >= 0 and _listed_from_root(task):
-                    return False
-        else:
-            for task in iter_state(self.task_tree, _NOT_FINISHED):
-                if task.last_state_change >= 0:
-                    return False
+        unfinished = yields_unfinished(self)
+        if unfinished is None:
+            unfinished = any(task.last_state_change >= 0 for task in iter_state(self.task_tree, _NOT_FINISHED))
+        if unfinished:
+            return False
         self.completed = True
     return self.completed
 
