@@ -26,7 +26,7 @@ from engine.models import (
 )
 from engine.services import calendars, execution, history, job_rows
 from engine.services.context import EngineContext
-from engine.services.deployments import get_definition, latest_definition
+from engine.services.deployments import get_definition, latest_version, version_ref
 
 
 def start(session: Session, ctx: EngineContext, key: str, variables: dict[str, Any], *, actor: str, now: datetime,
@@ -34,11 +34,14 @@ def start(session: Session, ctx: EngineContext, key: str, variables: dict[str, A
     """Start the latest version of `key`, or with `definition_id` that version of it."""
     if not isinstance(variables, dict):
         raise InvalidInput("variables must be a JSON object")
-    definition = latest_definition(session, key) if definition_id is None else get_definition(session, definition_id)
-    assert definition is not None
+    definition = latest_version(session, key) if definition_id is None else version_ref(session, definition_id)
     if definition.process_key != key:
         raise InvalidInput(f"definition {definition_id} is {definition.process_key!r}, not {key!r}")
-    parsed = ctx.specs.get(definition)
+    row = None  # the whole row is read only if the version's spec is not cached
+    parsed = ctx.specs.cached(definition.id)
+    if parsed is None:
+        row = get_definition(session, definition.id)
+        parsed = ctx.specs.get(row)
     workflow = runtime.new_workflow(parsed, variables, now)
     runtime.bind_calendar(workflow, calendars.lazy(session, ctx))  # timers count with the loaded schedules
     instance = ProcessInstance(
@@ -59,7 +62,7 @@ def start(session: Session, ctx: EngineContext, key: str, variables: dict[str, A
     execution.record(session, ctx, instance.id, EventKind.INSTANCE_STARTED, actor=actor, now=now,
                      payload={"key": key, "version": definition.version, "definition_id": definition.id,
                               "business_key": business_key, "variables": variables})
-    loaded = execution.Loaded(instance, definition, parsed, workflow, jobs_waiting=False, new=True)
+    loaded = execution.Loaded(instance, row, parsed, workflow, jobs_waiting=False, new=True)
     result = runtime.advance(workflow, now)
     execution.persist(session, ctx, loaded, result, actor=actor, now=now)
     return InstanceOut.from_model(instance, runtime.workflow_data(workflow))

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from engine.bpmn import runtime
 from engine.dto import DefinitionOut
+from engine.errors import DefinitionNotFound, InvalidInput
 from engine.models import ChainHead, EventKind, InstanceEvent
 from engine.sdk import JobContext, TaskRouter
 from engine.services import history, human_tasks, instances, jobs
@@ -66,6 +67,7 @@ def _start(app: Flask, run_jobs: Callable[..., int]) -> tuple[str, list[tuple[st
         instance_id = run_command(state.sessions, lambda s: instances.start(
             s, state.ctx, "approval_9", {}, actor="window", now=state.clock.now())).id
     assert len(seen) <= START_STATEMENTS, "\n".join(seen)
+    assert not any("source_xml" in statement for statement in seen)  # the spec is cached: the row is not read
     assert run_jobs(router) == 1  # intake
     with state.sessions() as session:
         tasks = [(t.id, t.bpmn_id) for t in human_tasks.list_tasks(session, instance_id=instance_id)]
@@ -249,3 +251,24 @@ def test_an_event_recorded_first_in_a_session_is_committed(app: Flask) -> None:
     with state.sessions() as session:
         assert [e.kind for e in history.list_events(session, "system")] == [EventKind.CLOCK_SET]
     _verified(app)
+
+
+def test_a_start_reads_the_definition_row_only_when_its_spec_is_not_cached(
+        app: Flask, deploy: Callable[..., DefinitionOut], run_jobs: Callable[..., int]) -> None:
+    from engine.services.context import SpecCache
+
+    definition = deploy(APPROVAL_9)
+    state = engine_state(app)
+    state.ctx.specs = SpecCache()  # as after a restart
+    with statements(app) as seen:
+        started = run_command(state.sessions, lambda s: instances.start(
+            s, state.ctx, "approval_9", {}, actor="window", now=state.clock.now()))
+    assert sum("source_xml" in statement for statement in seen) == 1
+    assert state.ctx.specs.cached(definition.id) is not None and started.definition_id == definition.id
+    assert run_jobs(router) == 1  # the instance runs on the spec parsed from the row
+    with pytest.raises(InvalidInput, match="not 'other'"):
+        run_command(state.sessions, lambda s: instances.start(s, state.ctx, "other", {}, actor="window",
+                                                              now=state.clock.now(), definition_id=definition.id))
+    with pytest.raises(DefinitionNotFound):
+        run_command(state.sessions, lambda s: instances.start(s, state.ctx, "approval_9", {}, actor="window",
+                                                              now=state.clock.now(), definition_id=10_000))
