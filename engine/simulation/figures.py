@@ -183,7 +183,9 @@ def _departments(session: Session) -> dict[str, dict[str, int]]:
     timer fired: deemed, or escalated where silence is not consent)."""
     result: dict[str, dict[str, int]] = defaultdict(lambda: {"reviews": 0, "deemed": 0, "overdue": 0})
     owner: dict[tuple[str, str], str] = {}
-    for task in session.scalars(select(HumanTask)):
+    # Plain rows of the columns read (every task of the run: no ORM objects to build).
+    for task in session.execute(select(HumanTask.instance_id, HumanTask.bpmn_id, HumanTask.properties,
+                                       HumanTask.candidate_groups)):
         props = task.properties or {}
         if props.get("limit_committed_wd"):
             department = str(props.get("department") or (task.candidate_groups or ["?"])[0])
