@@ -129,6 +129,19 @@ class _QueuedConnection(sqlite3.Connection):
 CONNECT_TIMEOUT_SECONDS = 10
 
 
+POOL_SPARE = 3  # the in-process scheduler, the notifier and a CLI or health check beside the request threads
+
+
+def pool_size(settings: Settings) -> int:
+    """Connections a server process keeps open: one per request thread and in-process worker, plus spares.
+
+    With SQLAlchemy's default of 5 and 8 request threads, a burst of requests opened "overflow" connections and
+    closed them again when returned, so a request could pay for starting a PostgreSQL backend (connection, auth,
+    its options) on top of its own work: the tail of bench/clerks_http.py's PostgreSQL latencies. Idle pooled
+    connections cost the server a backend each and nothing else; the pool opens them only when needed."""
+    return settings.server.threads + settings.workers.concurrency + POOL_SPARE
+
+
 def make_db_engine(settings: Settings) -> Engine:
     url = settings.database.url
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////") and ":memory:" not in url:
@@ -142,6 +155,7 @@ def make_db_engine(settings: Settings) -> Engine:
                                   "factory": _QueuedConnection}
     else:
         kwargs["pool_pre_ping"] = True  # a connection the server dropped (restart, terminated) is replaced
+        kwargs["pool_size"] = pool_size(settings)
         # Bounded waits (issue 13): a stopped or unreachable server fails fast instead of after the OS's TCP
         # timeout, and a row lock held too long (a stuck session) ends as a conflict (then 503) instead of a
         # request that never answers. `busy_timeout_ms` is the same budget SQLite writers get.
