@@ -137,7 +137,7 @@ def pool_size(settings: Settings) -> int:
 
     With SQLAlchemy's default of 5 and 8 request threads, a burst of requests opened "overflow" connections and
     closed them again when returned, so a request could pay for starting a PostgreSQL backend (connection, auth,
-    its options) on top of its own work: the tail of bench/clerks_http.py's PostgreSQL latencies. Idle pooled
+    its options) on top of its own work (bench/clerks_http.py's p99 did not move measurably). Idle pooled
     connections cost the server a backend each and nothing else; the pool opens them only when needed."""
     return settings.server.threads + settings.workers.concurrency + POOL_SPARE
 

@@ -1,4 +1,4 @@
-"""The end join's check with the lazy walk (SpiffWorkflow 3.2 `_EndJoin`, which every workflow's end events lead to).
+"""The end join's check without a walk of the whole tree (SpiffWorkflow 3.2 `_EndJoin`, where end events lead).
 
 Why: `_EndJoin._check_threshold_unstructured` asks whether any unfinished task other than itself is left, with
 the stock `TaskIterator` over the whole tree (`list.pop(0)`, the `children` property, a walk up the parents at

@@ -286,8 +286,6 @@ def find(workflow: BpmnBaseWorkflow, first_task: Task | None = None, *, state: i
                     if node.workflow is workflow:
                         return True
                     node = node.workflow.task_tree  # a subprocess's root: on through the task running it
-                    if node is root:
-                        return True
                 else:
                     memo = False
             parent = up(node)

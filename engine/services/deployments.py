@@ -7,8 +7,9 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from engine.bpmn.lint import LintContext, lint_report, load_departments
@@ -84,11 +85,12 @@ def deploy_path(session: Session, ctx: EngineContext, path: Path, *, actor: str,
     return deploy_bytes(session, ctx, path.read_bytes(), path.name, actor=actor, now=now)
 
 
+def _newest(statement: Select[Any], key: str) -> Select[Any]:
+    return statement.where(ProcessDefinition.process_key == key).order_by(ProcessDefinition.version.desc()).limit(1)
+
+
 def latest_definition(session: Session, key: str, *, required: bool = True) -> ProcessDefinition | None:
-    definition = session.scalars(
-        select(ProcessDefinition).where(ProcessDefinition.process_key == key)
-        .order_by(ProcessDefinition.version.desc()).limit(1)
-    ).first()
+    definition = session.scalars(_newest(select(ProcessDefinition), key)).first()
     if definition is None and required:
         raise DefinitionNotFound(f"no process definition with key {key!r}")
     return definition
@@ -109,8 +111,7 @@ _REF_COLUMNS = (ProcessDefinition.id, ProcessDefinition.process_key, ProcessDefi
 def latest_version(session: Session, key: str) -> VersionRef:
     """`latest_definition`'s id, key and version: starting an instance needs the whole row (XML, forms, elements:
     ~1% of a simulation decoding JSON) only when its spec is not cached."""
-    row = session.execute(select(*_REF_COLUMNS).where(ProcessDefinition.process_key == key)
-                          .order_by(ProcessDefinition.version.desc()).limit(1)).first()
+    row = session.execute(_newest(select(*_REF_COLUMNS), key)).first()
     if row is None:
         raise DefinitionNotFound(f"no process definition with key {key!r}")
     return VersionRef(*row)
