@@ -9,7 +9,8 @@ and no flush writes it again. Rows inserted here are not put in the session; an 
 database like any other row.
 
 Writes run at once, in call order, inside the caller's transaction: the same statements, locks and lock order as
-the flushes they replace (the instance row is locked before any of these runs).
+the flushes they replace (the instance row is locked before any of these runs). On SQLite they and the reads run on
+the sqlite3 connection with SQL compiled once (services/dbapi_path.py).
 """
 
 from __future__ import annotations
@@ -18,36 +19,37 @@ import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Executable, Insert, Result, Table, Update, bindparam, insert, update
+from sqlalchemy import Insert, Result, Select, Table, Update, bindparam, insert, update
 from sqlalchemy.orm import Session, attributes
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.util import identity_key
 
 from engine.db import Base
 from engine.models import ProcessInstance
+from engine.services import dbapi_path
 
 _ID, _VERSION = "row_id", "row_version"  # bind names: no table has such a column
 
 
-def read(session: Session, statement: Executable, params: Mapping[str, Any]) -> Result[Any]:
+def read(session: Session, statement: Select[Any], params: Mapping[str, Any]) -> dbapi_path.Rows | Result[Any]:
     """`session.execute(statement, params)` for a column read: what the session holds changed is flushed first,
-    as autoflush would, so the read sees it."""
+    as autoflush would, so the read sees it. Rows named by column, as SQLAlchemy's (`dbapi_path.query`)."""
     if session.autoflush:
         session.flush()
-    return session.connection().execute(statement, params)
+    return dbapi_path.query(session.connection(), statement, params)
 
 
 def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]]) -> None:
     """INSERT `rows` (every row with the same keys: one executemany)."""
     if rows:
-        session.connection().execute(_insert(model.__table__), list(rows))  # type: ignore[arg-type]
+        dbapi_path.execute(session.connection(), _insert(model.__table__), rows)
 
 
 def update_row(session: Session, model: type[Base], row_id: str, values: Mapping[str, Any]) -> None:
     """UPDATE one row by id (SET the keys of `values`); a copy in the session's identity map is kept in step."""
     if not values:
         return
-    session.connection().execute(_update(model.__table__), {_ID: row_id, **values})
+    dbapi_path.execute(session.connection(), _update(model.__table__), {_ID: row_id, **values})
     held = session.identity_map.get(identity_key(model, row_id))
     if held is not None:
         _committed(held, values)
@@ -57,7 +59,8 @@ def update_object(session: Session, obj: Base, values: Mapping[str, Any]) -> Non
     """`update_row` for a loaded object: `obj` holds `values` as committed afterwards."""
     if not values:
         return
-    session.connection().execute(_update(type(obj).__table__), {_ID: obj.id, **values})  # type: ignore[attr-defined]
+    dbapi_path.execute(session.connection(), _update(type(obj).__table__),  # type: ignore[attr-defined]
+                         {_ID: obj.id, **values})
     _committed(obj, values)
 
 
@@ -68,11 +71,11 @@ def save_instance(session: Session, instance: ProcessInstance, values: Mapping[s
     pending = {key: state.dict[key] for key in state.committed_state}  # set on the object, not flushed yet
     version = instance.lock_version
     row = {**pending, **values, "lock_version": version + 1}
-    result = session.connection().execute(_versioned_update(ProcessInstance.__table__),
-                                          {_ID: instance.id, _VERSION: version, **row})
-    if result.rowcount != 1:
+    matched = dbapi_path.execute(session.connection(), _versioned_update(ProcessInstance.__table__),
+                                   {_ID: instance.id, _VERSION: version, **row})
+    if matched != 1:
         raise StaleDataError(f"UPDATE statement on table 'process_instances' expected to update 1 row(s); "
-                             f"{result.rowcount} were matched.")
+                             f"{matched} were matched.")
     _committed(instance, row)
 
 

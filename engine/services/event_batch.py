@@ -21,7 +21,7 @@ from sqlalchemy import bindparam, event, insert, select, update
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from engine.models import ChainCheckpoint, ChainHead, InstanceEvent
-from engine.services import core_rows
+from engine.services import core_rows, dbapi_path
 
 GENESIS = "0" * 64  # the prev_hash of a chain's first row
 _KEY = "engine.history.batch"
@@ -104,12 +104,12 @@ def write(session: Session) -> None:
                   "signature": sign_head(head.key, head.chain, head.last_seq, head.last_hash),
                   "updated_at": head.updated_at}
         if head.stored:
-            connection.execute(_UPDATE_HEAD, {"head_chain": head.chain, **values})
+            dbapi_path.execute(connection, _UPDATE_HEAD, {"head_chain": head.chain, **values})
         else:
-            connection.execute(_INSERT_HEAD, {"chain": head.chain, **values})
+            dbapi_path.execute(connection, _INSERT_HEAD, {"chain": head.chain, **values})
         head.stored, head.changed = True, False
-    connection.execute(_INSERT_EVENTS, events)
-    connection.execute(_INSERT_CHECKPOINTS, checkpoints)
+    dbapi_path.execute(connection, _INSERT_EVENTS, events)
+    dbapi_path.execute(connection, _INSERT_CHECKPOINTS, checkpoints)
 
 
 # Built once, values bound per call (building a statement costs about as much as running it here).

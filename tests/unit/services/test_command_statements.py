@@ -48,6 +48,8 @@ def issue_permit(ctx: JobContext) -> dict[str, object]:
 
 @contextmanager
 def statements(app: Flask) -> Iterator[list[str]]:
+    """Every statement the engine runs: with a listener on the engine, the statements services/dbapi_path.py would
+    run on the sqlite3 connection go through SQLAlchemy instead (the very same statements), so none is missed."""
     seen: list[str] = []
 
     def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:

@@ -1,0 +1,159 @@
+"""The command path's prebuilt statements on SQLite, run on the DB-API connection with SQL compiled once.
+
+Why: `Connection.execute` of a prebuilt Core statement whose compiled form SQLAlchemy has cached still costs
+~30-100 us of Python per call on SQLite (cache key, execution context, parameter processing, result object)
+against ~5-40 us in sqlite3 itself, and a command runs ~10 such statements (issue 14). Here a statement is
+compiled once per (statement, keys given); a call binds the values in compiled order through the same bind
+processors (a datetime becomes SQLite's text, JSON is encoded), runs `execute` or `executemany` on the sqlite3
+connection, and a read converts its columns with the same result processors into named tuples.
+
+Only where nothing is lost; anywhere else `Connection.execute` as before:
+- SQLite only (a PostgreSQL round trip dwarfs the saving, and its driver binds parameters its own way);
+- inside a transaction SQLAlchemy began (sqlite3 itself would run the statement in autocommit mode), with no
+  connection events (statement counters, tracing) and no echo: they would not see the statement;
+- a statement that needs nothing but the values given and its own constants: no Python-side default or onupdate,
+  no RETURNING, no IN list expanded at execution, result columns named like attributes.
+A DB-API error is raised as SQLAlchemy raises it (`DBAPIError.instance`: OperationalError, IntegrityError, ...
+with the driver's exception as `orig`), so a locked database is still a retried conflict.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import namedtuple
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Delete, Insert, Result, Select, Update
+from sqlalchemy.exc import DBAPIError, MultipleResultsFound
+
+Dml = Insert | Update | Delete
+Processor = Callable[[Any], Any] | None
+_MISSING = object()
+
+
+class _Plan:
+    """A statement compiled for SQLite: its SQL, each parameter's name (or constant) and processor, and for a
+    read the row type and each column's processor."""
+
+    __slots__ = ("columns", "constants", "names", "processors", "row", "sql")
+
+    def __init__(self, sql: str, names: tuple[str, ...], constants: tuple[Any, ...], processors: tuple[Processor, ...],
+                 row: type | None = None, columns: tuple[Processor, ...] = ()) -> None:
+        self.sql, self.names, self.constants, self.processors = sql, names, constants, processors
+        self.row, self.columns = row, columns
+
+    def bind(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple([(values[name] if constant is _MISSING else constant) if process is None
+                      else process(values[name] if constant is _MISSING else constant)
+                      for name, constant, process in zip(self.names, self.constants, self.processors)])
+
+
+class Rows(list[Any]):
+    """A read's rows (named tuples), with the part of SQLAlchemy's Result API the command path uses."""
+
+    def all(self) -> list[Any]:
+        return list(self)
+
+    def one_or_none(self) -> Any:
+        if len(self) > 1:
+            raise MultipleResultsFound("Multiple rows were found when one or none was required")
+        return self[0] if self else None
+
+
+# (id(statement), keys) -> (the statement, its plan or None where it needs SQLAlchemy). Statements are module-level
+# constants (core_rows, event_batch, execution, ...): the table keeps each alive, so an id is not reused. One plan
+# serves every SQLite engine: the engine's are all created with SQLAlchemy's default SQLite dialect settings.
+_PLANS: dict[tuple[int, tuple[str, ...]], tuple[Any, _Plan | None]] = {}
+
+
+def execute(connection: Connection, statement: Dml, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> int:
+    """Run `statement` with `params` (one row, or several with the same keys: executemany); the rowcount."""
+    many = not isinstance(params, Mapping)
+    first: Mapping[str, Any] = params[0] if many else params  # type: ignore[index,assignment]
+    raw = _sqlite(connection)
+    plan = _plan(connection, statement, tuple(first)) if raw is not None else None
+    if plan is None:
+        return connection.execute(statement, list(params) if many else params).rowcount  # type: ignore[arg-type]
+    try:
+        if many:
+            cursor = raw.executemany(plan.sql, [plan.bind(values) for values in params])  # type: ignore[union-attr]
+        else:
+            cursor = raw.execute(plan.sql, plan.bind(first))  # type: ignore[union-attr]
+    except sqlite3.Error as exc:
+        raise _wrapped(connection, plan.sql, params, exc, many) from exc
+    return cursor.rowcount
+
+
+def query(connection: Connection, statement: Select[Any], params: Mapping[str, Any]) -> Rows | Result[Any]:
+    """Run the SELECT `statement` with `params`: its rows, named by column."""
+    raw = _sqlite(connection)
+    plan = _plan(connection, statement, tuple(params)) if raw is not None else None
+    if plan is None or plan.row is None:
+        return connection.execute(statement, params)
+    try:
+        fetched = raw.execute(plan.sql, plan.bind(params)).fetchall()  # type: ignore[union-attr]
+    except sqlite3.Error as exc:
+        raise _wrapped(connection, plan.sql, params, exc, False) from exc
+    make, columns = plan.row._make, plan.columns
+    if not any(columns):
+        return Rows(map(make, fetched))
+    return Rows([make([value if process is None else process(value)
+                       for value, process in zip(row, columns)]) for row in fetched])
+
+
+def _wrapped(connection: Connection, sql: str, params: Any, exc: sqlite3.Error, many: bool) -> DBAPIError:
+    return DBAPIError.instance(sql, params, exc, sqlite3.Error, dialect=connection.dialect,  # type: ignore[return-value]
+                               ismulti=many)
+
+
+def _sqlite(connection: Connection) -> sqlite3.Connection | None:
+    """The sqlite3 connection under `connection`, if a statement may bypass SQLAlchemy on it."""
+    if connection.dialect.name != "sqlite" or connection._has_events or connection.engine._has_events \
+            or connection._echo or connection.closed or connection.invalidated or not connection.in_transaction():
+        return None  # outside a transaction SQLAlchemy would BEGIN first (IMMEDIATE: engine/db.py)
+    raw = connection.connection.dbapi_connection
+    return raw if isinstance(raw, sqlite3.Connection) else None
+
+
+def _plan(connection: Connection, statement: Any, keys: tuple[str, ...]) -> _Plan | None:
+    key = (id(statement), keys)
+    found = _PLANS.get(key)
+    if found is not None and found[0] is statement:
+        return found[1]
+    plan = _compile(connection, statement, keys)
+    _PLANS[key] = (statement, plan)
+    return plan
+
+
+def _compile(connection: Connection, statement: Any, keys: tuple[str, ...]) -> _Plan | None:
+    dialect = connection.dialect
+    compiled = statement.compile(dialect=dialect, column_keys=list(keys))
+    names = tuple(compiled.positiontup or ())
+    if not compiled.positional or compiled.insert_prefetch or compiled.update_prefetch \
+            or compiled.effective_returning or compiled.post_compile_params or compiled.literal_execute_params:
+        return None
+    constants = []
+    for name in names:
+        bind = compiled.binds.get(name)
+        if name in keys:
+            constants.append(_MISSING)
+        elif bind is not None and bind.callable is None and bind.value is not None:
+            constants.append(bind.value)  # a literal of the statement (`status == 'open'`)
+        else:
+            return None  # a value SQLAlchemy would fill in (or refuse)
+    processors = tuple(compiled._bind_processors.get(name) for name in names)
+    if not isinstance(statement, Select):
+        return _Plan(compiled.string, names, tuple(constants), processors)
+    fields = [column[0] for column in compiled._result_columns]
+    if not _identifiers(fields):
+        return None
+    columns = tuple(column[3]._cached_result_processor(dialect, None) for column in compiled._result_columns)
+    row = namedtuple("Row", fields)  # type: ignore[misc]  # one class per statement, built once
+    return _Plan(compiled.string, names, tuple(constants), processors, row, columns)
+
+
+def _identifiers(fields: Iterable[str]) -> bool:
+    fields = list(fields)
+    return (bool(fields) and len(set(fields)) == len(fields)
+            and all(field.isidentifier() and not field.startswith("_") for field in fields))
