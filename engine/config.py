@@ -208,6 +208,9 @@ def _from_env(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
     return data
 
 
+SQLITE_SYNCHRONOUS = frozenset({"OFF", "NORMAL", "FULL", "EXTRA"})
+
+
 def load_settings(
     path: str | os.PathLike[str] | None = None,
     environ: Mapping[str, str] | None = None,
@@ -228,6 +231,9 @@ def load_settings(
     settings = _apply(settings, _from_env(environ), "environment")
     if overrides:
         settings = _apply(settings, overrides, "overrides")
+    if settings.database.sqlite_synchronous.upper() not in SQLITE_SYNCHRONOUS:  # it goes into a PRAGMA as is
+        raise ConfigError(f"[database] sqlite_synchronous must be one of {', '.join(sorted(SQLITE_SYNCHRONOUS))}, "
+                          f"not {settings.database.sqlite_synchronous!r}", key="database.sqlite_synchronous")
     if settings.server.log_format not in {"text", "json"}:
         raise ConfigError(f"[server] log_format must be 'text' or 'json', not {settings.server.log_format!r}")
     if settings.notify.email not in {"file", "smtp", "off"} or settings.notify.sms not in {"file", "off"}:

@@ -106,6 +106,19 @@ def test_unknown_config_key_is_an_error_naming_it(tmp_path: Path) -> None:
         load_settings(None, environ={"APPROVALS_SERVER__PORT": "eighty"})
 
 
+def test_sqlite_synchronous_is_one_of_sqlites_levels(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[database]\nsqlite_synchronous = "FULL; DROP TABLE process_instances"\n')
+    with pytest.raises(ConfigError, match=r"\[database\] sqlite_synchronous must be one of EXTRA, FULL, NORMAL, OFF"):
+        load_settings(config, environ={})
+    with pytest.raises(ConfigError, match="sqlite_synchronous"):
+        load_settings(None, environ={"APPROVALS_DATABASE__SQLITE_SYNCHRONOUS": "fast",
+                                     "APPROVALS_CONFIG": str(tmp_path / "none.toml")})
+    settings = load_settings(None, environ={"APPROVALS_DATABASE__SQLITE_SYNCHRONOUS": "normal",
+                                            "APPROVALS_CONFIG": str(tmp_path / "none.toml")})
+    assert settings.database.sqlite_synchronous == "normal"  # SQLite takes either case
+
+
 def test_env_overrides_are_coerced(tmp_path: Path) -> None:
     settings = load_settings(None, environ={"APPROVALS_SERVER__PORT": "5050", "APPROVALS_SCHEDULER__ENABLED": "false",
                                             "APPROVALS_CONFIG": str(tmp_path / "none.toml")})
