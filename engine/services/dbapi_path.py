@@ -70,6 +70,8 @@ _PLANS: dict[tuple[int, tuple[str, ...]], tuple[Any, _Plan | None]] = {}
 def execute(connection: Connection, statement: Dml, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> int:
     """Run `statement` with `params` (one row, or several with the same keys: executemany); the rowcount."""
     many = not isinstance(params, Mapping)
+    if many and not params:
+        return 0  # no rows, nothing to run (SQLAlchemy would run the statement once without values: deprecated)
     first: Mapping[str, Any] = params[0] if many else params  # type: ignore[index,assignment]
     raw = _sqlite(connection)
     plan = _plan(connection, statement, tuple(first)) if raw is not None else None
@@ -89,13 +91,13 @@ def query(connection: Connection, statement: Select[Any], params: Mapping[str, A
     """Run the SELECT `statement` with `params`: its rows, named by column."""
     raw = _sqlite(connection)
     plan = _plan(connection, statement, tuple(params)) if raw is not None else None
-    if plan is None or plan.row is None:
+    if plan is None:
         return connection.execute(statement, params)
     try:
         fetched = raw.execute(plan.sql, plan.bind(params)).fetchall()  # type: ignore[union-attr]
     except sqlite3.Error as exc:
         raise _wrapped(connection, plan.sql, params, exc, False) from exc
-    make, columns = plan.row._make, plan.columns
+    make, columns = plan.row._make, plan.columns  # type: ignore[union-attr]  # a SELECT's plan has its row type
     if not any(columns):
         return Rows(map(make, fetched))
     return Rows([make([value if process is None else process(value)

@@ -75,6 +75,7 @@ def test_rowcount_is_the_rows_matched(app: Flask, deploy: Callable[..., Definiti
         dbapi_path.execute(connection, _insert(Timer.__table__), row)
         assert dbapi_path.execute(connection, _update(Timer.__table__), {"row_id": row["id"], "bpmn_id": "x"}) == 1
         assert dbapi_path.execute(connection, _update(Timer.__table__), {"row_id": "none", "bpmn_id": "x"}) == 0
+        assert dbapi_path.execute(connection, _insert(Timer.__table__), []) == 0
 
 
 def test_reads_give_the_rows_sqlalchemy_gives(app: Flask, deploy: Callable[..., DefinitionOut],
