@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import namedtuple
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Delete, Insert, Result, Select, Update
@@ -29,24 +29,24 @@ from sqlalchemy.exc import DBAPIError, MultipleResultsFound
 
 Dml = Insert | Update | Delete
 Processor = Callable[[Any], Any] | None
-_MISSING = object()
 
 
 class _Plan:
-    """A statement compiled for SQLite: its SQL, each parameter's name (or constant) and processor, and for a
-    read the row type and each column's processor."""
+    """A statement compiled for SQLite: its SQL, each parameter's name and processor, the values of the statement's
+    own literals by name, and for a read the row type and each column's processor."""
 
     __slots__ = ("columns", "constants", "names", "processors", "row", "sql")
 
-    def __init__(self, sql: str, names: tuple[str, ...], constants: tuple[Any, ...], processors: tuple[Processor, ...],
+    def __init__(self, sql: str, names: tuple[str, ...], constants: dict[str, Any], processors: tuple[Processor, ...],
                  row: type | None = None, columns: tuple[Processor, ...] = ()) -> None:
         self.sql, self.names, self.constants, self.processors = sql, names, constants, processors
         self.row, self.columns = row, columns
 
     def bind(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
-        return tuple([(values[name] if constant is _MISSING else constant) if process is None
-                      else process(values[name] if constant is _MISSING else constant)
-                      for name, constant, process in zip(self.names, self.constants, self.processors)])
+        if self.constants:
+            values = {**self.constants, **values}
+        return tuple([values[name] if process is None else process(values[name])
+                      for name, process in zip(self.names, self.processors)])
 
 
 class Rows(list[Any]):
@@ -135,27 +135,25 @@ def _compile(connection: Connection, statement: Any, keys: tuple[str, ...]) -> _
     if not compiled.positional or compiled.insert_prefetch or compiled.update_prefetch \
             or compiled.effective_returning or compiled.post_compile_params or compiled.literal_execute_params:
         return None
-    constants = []
+    constants = {}
     for name in names:
         bind = compiled.binds.get(name)
         if name in keys:
-            constants.append(_MISSING)
-        elif bind is not None and bind.callable is None and bind.value is not None:
-            constants.append(bind.value)  # a literal of the statement (`status == 'open'`)
-        else:
+            continue
+        if bind is None or bind.callable is not None or bind.value is None:
             return None  # a value SQLAlchemy would fill in (or refuse)
+        constants[name] = bind.value  # a literal of the statement (`status == 'open'`)
     processors = tuple(compiled._bind_processors.get(name) for name in names)
     if not isinstance(statement, Select):
-        return _Plan(compiled.string, names, tuple(constants), processors)
+        return _Plan(compiled.string, names, constants, processors)
     fields = [column[0] for column in compiled._result_columns]
     if not _identifiers(fields):
         return None
     columns = tuple(column[3]._cached_result_processor(dialect, None) for column in compiled._result_columns)
     row = namedtuple("Row", fields)  # type: ignore[misc]  # one class per statement, built once
-    return _Plan(compiled.string, names, tuple(constants), processors, row, columns)
+    return _Plan(compiled.string, names, constants, processors, row, columns)
 
 
-def _identifiers(fields: Iterable[str]) -> bool:
-    fields = list(fields)
+def _identifiers(fields: list[str]) -> bool:
     return (bool(fields) and len(set(fields)) == len(fields)
             and all(field.isidentifier() and not field.startswith("_") for field in fields))
