@@ -23,10 +23,17 @@ class TimerStatus(enum.StrEnum):
 
 class Timer(Base):
     __tablename__ = "timers"
-    __table_args__ = (Index("ix_timers_status_due_at", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_timers_status_due_at", "status", "due_at"),  # the scheduler's due scan
+        # The command path's sync reads an instance's waiting timers. With only (status, due_at) and
+        # (instance_id) to choose from, SQLite's planner (no statistics) took the first, which avoids a sort but
+        # walks every waiting timer of every instance: 18% of `simulate --projects 1000`, growing with the
+        # number of running projects. Its prefix also serves every lookup by instance alone.
+        Index("ix_timers_instance_id_status_due_at", "instance_id", "status", "due_at"),
+    )
 
     id: Mapped[str] = mapped_column(primary_key=True)
-    instance_id: Mapped[str] = mapped_column(ForeignKey("process_instances.id"), index=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("process_instances.id"))  # indexed above
     spiff_task_id: Mapped[str]
     bpmn_id: Mapped[str]
     due_at: Mapped[datetime | None]
