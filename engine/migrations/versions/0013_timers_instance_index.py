@@ -6,10 +6,9 @@ it reads that instance's rows only. The new index's prefix serves every lookup b
 
 Revision ID: timers_instance_index
 Revises: timers_calendar
-Create Date: 2026-11-27 15:10:00
+Create Date: 2026-11-27 14:50:00
 """
 from alembic import op
-
 
 revision = 'timers_instance_index'
 down_revision = 'timers_calendar'

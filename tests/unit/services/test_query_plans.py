@@ -24,7 +24,7 @@ from tests.conftest import engine_state
 from tests.unit.services.test_command_statements import APPROVAL_9, router
 
 # "instance_id = ?" in a WHERE clause (a column of the statement's table, qualified or not).
-_BY_INSTANCE = re.compile(r"\bWHERE\b.*\binstance_id = \?", re.S)
+_BY_INSTANCE = re.compile(r"\bWHERE\b.*\binstance_id = \?", re.DOTALL)
 
 
 def _plan(app: Flask, statement: str, parameters: Any) -> list[str]:
