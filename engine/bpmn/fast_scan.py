@@ -26,7 +26,8 @@ walk up without the order, for the parallel join's check (fast_join).
 
 `install()` patches `BpmnBaseWorkflow.get_tasks` (which `BpmnWorkflow.do_engine_steps`, the parallel
 gateway's join check and our runtime call), `Workflow.update_waiting_tasks` (after every task completion: a
-lazy state-only walk, `iter_state`, skipped when no task waits) and `Workflow.is_completed` (after every command:
+lazy state-only walk, `iter_state`, skipped when no task waits, and replaced by a walk up from the task when
+the one task waiting is a join's: tests/unit/bpmn/test_waiting_update.py) and `Workflow.is_completed` (after every command:
 decided from the unfinished tasks up, `yields_unfinished`); `uninstall()` restores all three
 (tests compare against stock). The walks up of `find` and `is_completed` go through a memo of the COMPLETED chains
 that hang from the root (`_hangs_from_root`): without it the last command of a 200-task sequence walked a chain
@@ -40,6 +41,7 @@ from operator import itemgetter
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
+from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 from SpiffWorkflow.bpmn.util.subworkflow import BpmnBaseWorkflow
 from SpiffWorkflow.bpmn.util.task import BpmnTaskFilter
 from SpiffWorkflow.task import Task
@@ -442,15 +444,35 @@ def iter_state(root: Task, mask: int, max_depth: int = 1000, end_at_spec: str | 
 def _update_waiting_tasks(self: Workflow) -> None:
     # Workflow.update_waiting_tasks (run after every task completion), with the lazy iterator above. The walk reaches
     # only tasks of this workflow and nothing changes them before it yields one: none WAITING, no walk (about half
-    # of the calls in a simulation).
+    # of the calls in a simulation). One WAITING task, a join's (a parallel branch completed: the join waits for the
+    # others), is updated without the walk if the walk would reach it: its update changes only itself and the
+    # other WAITING tasks of its spec (UnstructuredJoin._update_hook), of which there are none, so the rest of the
+    # walk would yield nothing. In a fan-out the walk visited every branch after every completion.
     waiting = TaskState.WAITING
-    for task in self.tasks.values():
-        if task._state & waiting:
-            break
-    else:
+    found = [task for task in self.tasks.values() if task._state & waiting]
+    if not found:
+        return
+    if len(found) == 1 and type(found[0].task_spec)._update_hook is _JOIN_UPDATE and _walk_reaches(self, found[0]):
+        found[0].task_spec._update(found[0])
         return
     for task in iter_state(self.task_tree, waiting):
         task.task_spec._update(task)
+
+
+_JOIN_UPDATE = UnstructuredJoin._update_hook  # a spec that overrides it is walked to
+_WALKED_INTO = _min_state(TaskState.WAITING)  # iter_state descends into the children of tasks from this state up
+
+
+def _walk_reaches(workflow: Workflow, task: Task) -> bool:
+    """Whether `iter_state(workflow.task_tree, WAITING)` reaches `task`: each task above it is descended into (a
+    state from FUTURE up, depth below the iterator's limit) and lists it as a child, up to the workflow's root."""
+    tasks, node, depth = workflow.tasks, task, 0
+    while node._parent is not None:
+        parent = tasks.get(node._parent)
+        if parent is None or parent._state < _WALKED_INTO or node.id not in parent._children:
+            return False
+        node, depth = parent, depth + 1
+    return node is workflow.task_tree and depth <= _STOCK_MAX_DEPTH
 
 
 _NOT_FINISHED = TaskState.NOT_FINISHED_MASK
