@@ -27,7 +27,7 @@ class Timer(Base):
         Index("ix_timers_status_due_at", "status", "due_at"),  # the scheduler's due scan
         # The command path's sync reads an instance's waiting timers. With only (status, due_at) and
         # (instance_id) to choose from, SQLite's planner (no statistics) took the first, which avoids a sort but
-        # walks every waiting timer of every instance: 18% of `simulate --projects 1000`, growing with the
+        # walks every waiting timer of every instance: a sixth of `simulate --projects 1000`, growing with the
         # number of running projects. Its prefix also serves every lookup by instance alone.
         Index("ix_timers_instance_id_status_due_at", "instance_id", "status", "due_at"),
     )
