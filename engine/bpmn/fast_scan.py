@@ -449,12 +449,18 @@ def _update_waiting_tasks(self: Workflow) -> None:
     # other WAITING tasks of its spec (UnstructuredJoin._update_hook), of which there are none, so the rest of the
     # walk would yield nothing. In a fan-out the walk visited every branch after every completion.
     waiting = TaskState.WAITING
-    found = [task for task in self.tasks.values() if task._state & waiting]
-    if not found:
-        return
-    if len(found) == 1 and type(found[0].task_spec)._update_hook is _JOIN_UPDATE and _walk_reaches(self, found[0]):
-        found[0].task_spec._update(found[0])
-        return
+    first = None
+    for task in self.tasks.values():
+        if task._state & waiting:
+            if first is not None:
+                break  # two or more: the walk
+            first = task
+    else:
+        if first is None:
+            return
+        if type(first.task_spec)._update_hook is _JOIN_UPDATE and _walk_reaches(self, first):
+            first.task_spec._update(first)
+            return
     for task in iter_state(self.task_tree, waiting):
         task.task_spec._update(task)
 
