@@ -15,16 +15,41 @@ stock traces in the scan's order) and on a tree too large for `reached`, `ordere
 `get_tasks`, with the join task's ancestors collected once and the walks up shared between tasks. The answers are
 stock's (tests/unit/bpmn/test_fast_join.py compares them for every join task at every step of the corpus, of fan-
 outs completed in random orders and of a loop). `install()`/`uninstall()` as in fast_scan.
+
+The repeated update. When a branch's last task completes, `TaskSpec._on_complete` updates its children (the join
+task: checked, left WAITING) and at once calls `Workflow._task_completed_notify`, whose `update_waiting_tasks`
+updates every WAITING task again: the join task, a second check of the whole join. That second update changes
+nothing when the first left the join task WAITING (a parallel join's check): it answers "not yet" again, finds no
+other WAITING task of the spec (the first cancelled them all) and sets WAITING again (a no-op). The second check
+sees the first one's tree but for the join task's own state (FUTURE or predicted, now WAITING: a parallel join's
+check reads the states of its tasks' parents and the reachability of its tasks, neither of which that changes) and
+the tasks the first update cancelled (in a fan-out, the join task the previous branch left WAITING): such a task
+stays, under the same parent, and loses its unfinished descendants. Those told the check nothing if none of them
+was finished (their parents were that WAITING task or unfinished ones, never COMPLETED) and the cancelled task was
+neither above nor below the join task (so none of them was either: the first update cancelled nothing on the
+join task's own path). `update_hook` notes a join task left WAITING when every task it cancelled was such; `task_completed_notify` hands it to `update_waiting_tasks` (fast_scan.REPEATED) when the
+completed task's only child is that task, i.e. its update was the last thing `_on_complete` did; fast_scan skips
+it when it is the only WAITING task. tests/unit/bpmn/test_join_repeat.py compares the states with stock's.
 """
 from __future__ import annotations
 
+from itertools import compress, repeat
+from operator import attrgetter, eq
+
 from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway
+from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
+from SpiffWorkflow.workflow import Workflow
 
 from engine.bpmn import fast_scan
 
 _STOCK = ParallelGateway._check_threshold_unstructured
+_STOCK_UPDATE_HOOK = UnstructuredJoin._update_hook
+_STOCK_NOTIFY = Workflow._task_completed_notify
+_SPEC = attrgetter("task_spec")
+_FINISHED = TaskState.FINISHED_MASK
+_WAITED = "_engine_join_waited"  # on a workflow: the join task its last join update left as described above
 
 
 def _ancestor_ids(task: Task) -> set[int]:
@@ -108,9 +133,80 @@ def stock_check(gateway: ParallelGateway, my_task: Task) -> bool:
     return _STOCK(gateway, my_task)
 
 
+_PARALLEL_CHECKS = (check_threshold_unstructured, _STOCK)  # checks that do not read the join task's own state
+
+
+def update_hook(self: UnstructuredJoin, my_task: Task) -> bool:
+    """UnstructuredJoin._update_hook (the other tasks of the spec picked out in C passes: `==` on specs and tasks
+    is identity, neither class defines it), noting a join task left WAITING with nothing cancelled."""
+    may_fire = self._check_threshold_unstructured(my_task)
+    tasks = my_task.workflow.tasks.values()
+    other_tasks = [t for t in compress(tasks, map(eq, map(_SPEC, tasks), repeat(self)))
+                   if t != my_task and t.state is TaskState.WAITING]
+    repeats = not may_fire and type(self)._check_threshold_unstructured in _PARALLEL_CHECKS and (
+        not other_tasks or _off_the_path(other_tasks, my_task))
+    for task in other_tasks:
+        task.cancel()
+    if not may_fire:
+        my_task._set_state(TaskState.WAITING)
+    else:
+        my_task._inherit_data()
+    if repeats:
+        my_task.workflow.__dict__[_WAITED] = my_task
+    else:
+        my_task.workflow.__dict__.pop(_WAITED, None)
+    return may_fire
+
+
+def _off_the_path(cancelled: list[Task], my_task: Task) -> bool:
+    """Each task neither above nor below `my_task` (within its workflow, as the check's walks), and nothing finished
+    below it (what `Task.cancel` drops is then its unfinished descendants only)."""
+    tasks, above = my_task.workflow.tasks, _ancestor_ids(my_task)
+    for task in cancelled:
+        if id(task) in above:
+            return False
+        parent_id = task._parent
+        while parent_id is not None:
+            parent = tasks.get(parent_id)
+            if parent is None:
+                break
+            if parent is my_task:
+                return False
+            parent_id = parent._parent
+        below = list(task._children)
+        while below:
+            child = tasks.get(below.pop())
+            if child is None or child._state & _FINISHED:
+                return False
+            below.extend(child._children)
+    return True
+
+
+def task_completed_notify(self: Workflow, task: Task) -> None:
+    """Workflow._task_completed_notify, telling `update_waiting_tasks` which join task was just updated on this
+    tree. `TaskSpec._on_complete` (no spec overrides it) is its only caller, right after updating each unfinished
+    child of `task`: if `task`'s only child is the noted join task, still WAITING, its update was the last one."""
+    waited = self.__dict__.pop(_WAITED, None)
+    if (waited is None or waited._state != TaskState.WAITING or len(task._children) != 1
+            or task._children[0] != waited.id or self.tasks.get(waited.id) is not waited):
+        _STOCK_NOTIFY(self, task)
+        return
+    self.__dict__[fast_scan.REPEATED] = waited
+    try:
+        _STOCK_NOTIFY(self, task)
+    finally:
+        self.__dict__.pop(fast_scan.REPEATED, None)
+
+
 def install() -> None:
     ParallelGateway._check_threshold_unstructured = check_threshold_unstructured  # type: ignore[method-assign]
+    UnstructuredJoin._update_hook = update_hook  # type: ignore[method-assign]
+    Workflow._task_completed_notify = task_completed_notify  # type: ignore[method-assign]
+    fast_scan.JOIN_UPDATES.add(update_hook)
 
 
 def uninstall() -> None:
     ParallelGateway._check_threshold_unstructured = _STOCK  # type: ignore[method-assign]
+    UnstructuredJoin._update_hook = _STOCK_UPDATE_HOOK  # type: ignore[method-assign]
+    Workflow._task_completed_notify = _STOCK_NOTIFY  # type: ignore[method-assign]
+    fast_scan.JOIN_UPDATES.discard(update_hook)

@@ -458,14 +458,18 @@ def _update_waiting_tasks(self: Workflow) -> None:
     else:
         if first is None:
             return
-        if type(first.task_spec)._update_hook is _JOIN_UPDATE and _walk_reaches(self, first):
+        if self.__dict__.get(REPEATED) is first:
+            return  # its update just ran on this very tree (fast_join.task_completed_notify)
+        if type(first.task_spec)._update_hook in JOIN_UPDATES and _walk_reaches(self, first):
             first.task_spec._update(first)
             return
     for task in iter_state(self.task_tree, waiting):
         task.task_spec._update(task)
 
 
-_JOIN_UPDATE = UnstructuredJoin._update_hook  # a spec that overrides it is walked to
+# UnstructuredJoin._update_hook and the equivalents fast_join installs; a spec that overrides it is walked to.
+JOIN_UPDATES = {UnstructuredJoin._update_hook}
+REPEATED = "_engine_join_repeated"  # on a workflow while fast_join says a join task's update would repeat
 _WALKED_INTO = _min_state(TaskState.WAITING)  # iter_state descends into the children of tasks from this state up
 
 
