@@ -1,0 +1,62 @@
+"""Spiff's task ids (`uuid4()` in `Task.__init__`) made from one random read per 512 ids.
+
+Why: every task Spiff creates (an approval_9 instance creates ~500, predicted ones included) calls `uuid.uuid4`:
+an `os.urandom(16)` system call and `UUID.__init__`'s checks in Python, ~1.7-2.5 us each, a few percent of a command.
+`new_id` hands out UUIDs made in batches: 8 KiB from `os.urandom` (the same source), the version and variant bits
+set as `UUID(bytes=..., version=4)` sets them, the objects built directly (the slots `UUID.__init__` fills); ~0.7 us.
+The same kind of id as stock's (version 4, RFC 4122 variant, `is_safe` unknown); tests/unit/bpmn/test_task_ids.py
+checks that, their uniqueness, and that a forked child (a worker process) never hands out its parent's batch.
+"""
+
+from __future__ import annotations
+
+import os
+from uuid import UUID, SafeUUID
+
+import SpiffWorkflow.task as spiff_task_module
+
+BATCH = 512
+_STOCK = spiff_task_module.uuid4
+# UUID(bytes=..., version=4): clear the variant and version bits, then set variant RFC 4122 and version 4.
+_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))
+_SET = (0x8000 << 48) | (4 << 76)
+_NEW = object.__new__
+_SET_INT = UUID.__dict__["int"].__set__  # the slot descriptors UUID.__init__ assigns through
+_SET_SAFE = UUID.__dict__["is_safe"].__set__
+_UNKNOWN = SafeUUID.unknown
+_pool: list[UUID] = []
+
+
+def _refill() -> None:
+    raw = os.urandom(16 * BATCH)
+    batch = []
+    for start in range(0, len(raw), 16):
+        uid = _NEW(UUID)
+        _SET_INT(uid, int.from_bytes(raw[start:start + 16], "big") & _CLEAR | _SET)
+        _SET_SAFE(uid, _UNKNOWN)
+        batch.append(uid)
+    _pool.extend(batch)  # list.extend and list.pop hold the GIL: threads never get the same id
+
+
+def new_id() -> UUID:
+    """A random (version 4) UUID, as `uuid.uuid4()`."""
+    while True:
+        try:
+            return _pool.pop()
+        except IndexError:
+            _refill()
+
+
+def _forget() -> None:
+    _pool.clear()  # a forked child must not hand out the ids its parent may hand out too
+
+
+os.register_at_fork(after_in_child=_forget)
+
+
+def install() -> None:
+    spiff_task_module.uuid4 = new_id  # type: ignore[attr-defined]
+
+
+def uninstall() -> None:
+    spiff_task_module.uuid4 = _STOCK  # type: ignore[attr-defined]
