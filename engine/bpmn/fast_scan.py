@@ -37,7 +37,8 @@ that hang from the root (`_hangs_from_root`): without it the last command of a 2
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from operator import itemgetter
+from itertools import compress, islice, repeat
+from operator import and_, attrgetter, eq, itemgetter
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
@@ -54,6 +55,8 @@ _STOCK_UPDATE_WAITING = Workflow.update_waiting_tasks
 _STOCK_IS_COMPLETED = Workflow.is_completed
 _FILTER_KEYS = frozenset({"state", "manual", "spec_name", "spec_class", "updated_ts", "catches_event", "lane"})
 _FINISHED = TaskState.FINISHED_MASK
+_STATE = attrgetter("_state")
+_SPEC_NAME = attrgetter("task_spec.name")
 
 
 class _TooDeep(Exception):
@@ -207,7 +210,8 @@ def find(workflow: BpmnBaseWorkflow, first_task: Task | None = None, *, state: i
     matches: list[Task] = []
     for wf in workflows:
         if spec_name is None and manual is None:
-            matches += [task for task in wf.tasks.values() if task._state & state]
+            tasks = wf.tasks.values()
+            matches += compress(tasks, map(and_, map(_STATE, tasks), repeat(state)))  # in C: every task is met
         else:
             matches += [task for task in wf.tasks.values() if task._state & state
                         and (spec_name is None or task.task_spec.name == spec_name)
@@ -333,7 +337,10 @@ def reached(workflow: BpmnBaseWorkflow, spec_name: str, anchor: Task) -> list[tu
     root = workflow.task_tree
     if root._parent is not None:
         return None  # Spiff's roots have no parent; the walk up would not stop at this one
-    matches = [task for wf in workflows for task in wf.tasks.values() if task.task_spec.name == spec_name]
+    matches = []
+    for wf in workflows:
+        tasks = wf.tasks.values()
+        matches += compress(tasks, map(eq, map(_SPEC_NAME, tasks), repeat(spec_name)))
     # Per task met (by object id): (reached by the scan, below `anchor`, its `parent`).
     known: dict[int, tuple[bool, bool, Task | None]] = {id(root): (True, False, None)}
     # A `_parent` id object to its task, per task dict: the branches under a fork share their parent's id object.
@@ -449,15 +456,12 @@ def _update_waiting_tasks(self: Workflow) -> None:
     # other WAITING tasks of its spec (UnstructuredJoin._update_hook), of which there are none, so the rest of the
     # walk would yield nothing. In a fan-out the walk visited every branch after every completion.
     waiting = TaskState.WAITING
-    first = None
-    for task in self.tasks.values():
-        if task._state & waiting:
-            if first is not None:
-                break  # two or more: the walk
-            first = task
-    else:
-        if first is None:
+    tasks = self.tasks.values()
+    found = list(islice(compress(tasks, map(and_, map(_STATE, tasks), repeat(waiting))), 2))  # stops at the second
+    if len(found) < 2:
+        if not found:
             return
+        first = found[0]
         if self.__dict__.get(REPEATED) is first:
             return  # its update just ran on this very tree (fast_join.task_completed_notify)
         if type(first.task_spec)._update_hook in JOIN_UPDATES and _walk_reaches(self, first):
