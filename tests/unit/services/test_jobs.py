@@ -112,6 +112,26 @@ def test_higher_priority_first_then_oldest(app: Flask, two_topics: Callable[...,
                      ("permit.issue", False)]
 
 
+def test_same_moment_jobs_of_an_instance_in_element_order_whatever_their_ids(app: Flask, two_topics: Callable[..., str],
+                                                                            claim: Claim) -> None:
+    """The split starts both service tasks at once: same priority, run_after and creation. Their ids are random
+    (uuid4), so the claim orders them by element: with the ids made to sort the other way, `issue` still comes
+    first, one job at a time and both at once (the order a worker runs them in)."""
+    two_topics(priority=0)
+    instance_id = _start(app)
+    state = engine_state(app)
+    with state.sessions.begin() as session:
+        for bpmn_id, job_id in (("issue", "ffffffff-0000-4000-8000-000000000000"),
+                                ("notify", "00000000-0000-4000-8000-000000000000")):
+            session.execute(ServiceJob.__table__.update().where(ServiceJob.instance_id == instance_id,
+                                                                ServiceJob.bpmn_id == bpmn_id).values(id=job_id))
+    [first] = claim("*", max_jobs=1)
+    [second] = claim("*", max_jobs=1)
+    assert (first.bpmn_id, second.bpmn_id) == ("issue", "notify")
+    _start(app)
+    assert [j.bpmn_id for j in claim("*", max_jobs=2)] == ["issue", "notify"]
+
+
 def test_each_job_is_locked_for_its_own_topic_s_duration(app: Flask, two_topics: Callable[..., str],
                                                           clock: SimulatedClock) -> None:
     """One claim, several topic requests: the first request that matches a job's topic gives its lock (the
