@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -17,6 +16,7 @@ from engine.bpmn.parsing import load_process
 from tests.unit.bpmn.test_fast_join import _fan_out, _loop
 from tests.unit.bpmn.test_fast_scan import CORPUS, T0, _drive
 from tests.unit.bpmn.test_waiting_update import _inclusive
+from tests.unit.bpmn.test_waiting_update import _states as waiting_states
 
 
 @contextmanager
@@ -46,22 +46,13 @@ def checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
+def _not_left(workflow: Any) -> None:
+    assert fast_scan.REPEATED not in workflow.__dict__  # only while the completion notice runs
+
+
 def _states(parsed: Any, seed: int) -> list[Any]:
-    """The canonical state after the start and after each completion, the open user task picked at random."""
-    rng = random.Random(seed)
-    workflow = runtime.new_workflow(parsed, {"limit": 5, "skip": seed % 2 == 0}, T0)
-    result = runtime.advance(workflow, T0)
-    states = [canonical_state(workflow)]
-    while result.human_tasks:
-        task = rng.choice(result.human_tasks)
-        try:
-            result = runtime.complete_user_task(workflow, task.spiff_task_id, {"ok": True}, T0)
-        except AttributeError as exc:  # stock Spiff's own failure on some orders of the loop (its join's _run_hook)
-            states.append(repr(exc))
-            break
-        assert fast_scan.REPEATED not in workflow.__dict__  # only while the completion notice runs
-        states.append(canonical_state(workflow))
-    return states
+    """The canonical states of a run completing the open user tasks in random order (test_waiting_update)."""
+    return waiting_states(parsed, seed, {"limit": 5, "skip": seed % 2 == 0}, on_step=_not_left)
 
 
 CASES = [("wide_12", _fan_out(12)), ("wide_30", _fan_out(30)), ("loop", _loop()), ("inclusive", _inclusive())]

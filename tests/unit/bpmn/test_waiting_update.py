@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,10 +18,12 @@ from tests.unit.bpmn.test_fast_join import _fan_out, _loop
 from tests.unit.bpmn.test_fast_scan import CORPUS, T0, _drive, stock
 
 
-def _states(parsed: Any, seed: int) -> list[Any]:
-    """The canonical state after the start and after each completion, the open user task picked at random."""
+def _states(parsed: Any, seed: int, variables: dict[str, Any] | None = None,
+            on_step: Callable[[BpmnWorkflow], None] | None = None) -> list[Any]:
+    """The canonical state after the start and after each completion, the open user task picked at random;
+    `on_step` sees the workflow after each completion."""
     rng = random.Random(seed)
-    workflow = runtime.new_workflow(parsed, {"limit": 5}, T0)
+    workflow = runtime.new_workflow(parsed, variables or {"limit": 5}, T0)
     result = runtime.advance(workflow, T0)
     states = [canonical_state(workflow)]
     while result.human_tasks:
@@ -30,6 +33,8 @@ def _states(parsed: Any, seed: int) -> list[Any]:
         except AttributeError as exc:  # stock Spiff's own failure on some orders of the loop (its join's _run_hook)
             states.append(repr(exc))
             break
+        if on_step is not None:
+            on_step(workflow)
         states.append(canonical_state(workflow))
     return states
 
