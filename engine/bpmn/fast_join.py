@@ -27,9 +27,10 @@ the tasks the first update cancelled (in a fan-out, the join task the previous b
 stays, under the same parent, and loses its unfinished descendants. Those told the check nothing if none of them
 was finished (their parents were that WAITING task or unfinished ones, never COMPLETED) and the cancelled task was
 neither above nor below the join task (so none of them was either: the first update cancelled nothing on the
-join task's own path). `update_hook` notes a join task left WAITING when every task it cancelled was such; `task_completed_notify` hands it to `update_waiting_tasks` (fast_scan.REPEATED) when the
-completed task's only child is that task, i.e. its update was the last thing `_on_complete` did; fast_scan skips
-it when it is the only WAITING task. tests/unit/bpmn/test_join_repeat.py compares the states with stock's.
+join task's own path). `update_hook` notes a join task left WAITING when every task it cancelled was such;
+`task_completed_notify` hands it to `update_waiting_tasks` (fast_scan.REPEATED) when the completed task's only
+child is that task, i.e. its update was the last thing `_on_complete` did; fast_scan skips it when it is the only
+WAITING task. tests/unit/bpmn/test_join_repeat.py compares the states with stock's.
 """
 from __future__ import annotations
 
@@ -138,7 +139,7 @@ _PARALLEL_CHECKS = (check_threshold_unstructured, _STOCK)  # checks that do not 
 
 def update_hook(self: UnstructuredJoin, my_task: Task) -> bool:
     """UnstructuredJoin._update_hook (the other tasks of the spec picked out in C passes: `==` on specs and tasks
-    is identity, neither class defines it), noting a join task left WAITING with nothing cancelled."""
+    is identity, neither class defines it), noting a join task left WAITING with nothing cancelled on its path."""
     may_fire = self._check_threshold_unstructured(my_task)
     tasks = my_task.workflow.tasks.values()
     other_tasks = [t for t in compress(tasks, map(eq, map(_SPEC, tasks), repeat(self)))
