@@ -125,9 +125,8 @@ _CLAIM_COLUMNS = ("id", "instance_id", "bpmn_id", "topic", "status", "priority",
 # timers due together) in the order of their elements, not of their random ids: the order they run in decides
 # the order their results reach the instance (a join merges branch data in completion order), so a run of
 # `simulate` with a seed gave other figures from time to time when it followed the ids.
-_CLAIM_ORDER = (ServiceJob.__table__.c.priority.desc(), ServiceJob.__table__.c.run_after,
-                ServiceJob.__table__.c.created_at, ServiceJob.__table__.c.instance_id, ServiceJob.__table__.c.bpmn_id,
-                ServiceJob.__table__.c.id)
+_JOB = ServiceJob.__table__.c
+_CLAIM_ORDER = (_JOB.priority.desc(), _JOB.run_after, _JOB.created_at, _JOB.instance_id, _JOB.bpmn_id, _JOB.id)
 
 
 @functools.lru_cache(maxsize=64)
