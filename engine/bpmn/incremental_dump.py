@@ -76,6 +76,7 @@ def _encode(value: Any) -> str:
 
 
 _ENCODE = _encode
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 _FINISHED = TaskState.FINISHED_MASK
 _NOT_STARTED = TaskState.FUTURE | TaskState.PREDICTED_MASK  # tasks that have not inherited data yet
 _FOLLOWED = frozenset({dict, list, tuple, set})  # containers walked into (a tuple cannot change, its items can)
@@ -438,7 +439,11 @@ class IncrementalDump:
                 and all(map(is_, keys, kept[2])) and all(map(is_, values, kept[3]))):
             fresh.data[id(wf)] = kept
             return kept[4], kept[3]  # the very tuple of values of the last dump (`_group` compares it by identity)
-        text = _ENCODE(self.fast.convert(self.fast.registry.clean(data)))
+        # Only JSON scalars (a process's flat variables, all of them in the workflow's data once it ends): neither
+        # `clean` (callables, modules) nor `convert` (containers, registered types) changes the dict, so it is
+        # encoded as it is; one C pass instead of two Python ones over every value.
+        text = _ENCODE(data if type(data) is dict and _SCALARS.issuperset(map(type, values))
+                       else self.fast.convert(self.fast.registry.clean(data)))
         fresh.data[id(wf)] = (wf, data, keys, values, text)
         return text, values
 

@@ -187,6 +187,26 @@ def test_a_workflow_data_value_replaced_then_changed_in_place() -> None:
     _same(workflow)
 
 
+def test_flat_workflow_data_encoded_as_it_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workflow data of JSON scalars only (int keys too, which JSON writes as strings) is encoded without `clean`
+    and `convert`, to the same text; anything else still goes through them."""
+    workflow = _mid_run()
+    monkeypatch.setenv("APPROVALS_CHECK_DUMPS", "0")  # its full dump cleans the data: compared below instead
+    cleaned: list[Any] = []
+    clean = serialization._FAST.registry.clean
+    monkeypatch.setattr(serialization._FAST.registry, "clean", lambda obj: cleaned.append(obj) or clean(obj))
+    workflow.data.clear()
+    workflow.data.update({"name": "示范", "n": 3, "x": 0.5, "nan": float("nan"), "ok": True, "none": None, 7: "k"})
+    text = serialization.dump_workflow(workflow)
+    assert not any(obj is workflow.data for obj in cleaned)
+    assert text == serialization.full_dump(workflow) and '"7":"k"' in text
+    workflow.data["nested"] = {"a": [1]}
+    workflow.data["callable"] = len  # dropped by `clean`: not in the state
+    text = serialization.dump_workflow(workflow)
+    assert any(obj is workflow.data for obj in cleaned)
+    assert text == serialization.full_dump(workflow) and '"callable"' not in text and '"nested":{"a":[1]}' in text
+
+
 def test_a_child_added_to_a_finished_task() -> None:
     workflow = _mid_run()
     finished = next(t for t in workflow.tasks.values() if t.state == TaskState.COMPLETED and t.children)

@@ -64,6 +64,15 @@ def test_the_walk_answers_as_the_recursive_definition() -> None:
     assert answers == {True, False}  # both kinds of value were drawn
 
 
+def test_flat_dicts() -> None:
+    """Only str keys and JSON scalars: answered without the walk, the same as the definition."""
+    assert _native({"a": 1, "b": "示范", "c": None, "d": 0.5, "e": True}, REGISTERED)
+    assert not _native({"a": 1, 2: "x"}, REGISTERED)  # an int key reloads as a str
+    assert not _native({"a": Colour.RED}, REGISTERED)  # a str subclass reloads as a str
+    assert not _native({"a": 1, "b": (1,)}, REGISTERED)
+    assert _native({"a": 1, "b": datetime(2026, 1, 1, tzinfo=UTC)}, REGISTERED)  # registered: the walk says so
+
+
 def test_plain_values_and_edge_cases() -> None:
     assert _native({"a": [1, {"b": [datetime(2026, 1, 1, tzinfo=UTC)]}], "c": None}, REGISTERED)
     assert not _native({"a": [1, {"b": (1, 2)}]}, REGISTERED)  # a tuple reloads as a list
