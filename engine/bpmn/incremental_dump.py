@@ -53,7 +53,7 @@ from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from engine.bpmn.fast_dump import FastStateDict
+from engine.bpmn.fast_dump import _SCALARS, FastStateDict
 from engine.bpmn.fast_dump import _task_dict as task_dict
 
 # The same text as json.dumps(..., separators=(",", ":"), ensure_ascii=False, check_circular=False): what
@@ -76,7 +76,6 @@ def _encode(value: Any) -> str:
 
 
 _ENCODE = _encode
-_SCALARS = frozenset({str, int, float, bool, type(None)})
 _FINISHED = TaskState.FINISHED_MASK
 _NOT_STARTED = TaskState.FUTURE | TaskState.PREDICTED_MASK  # tasks that have not inherited data yet
 _FOLLOWED = frozenset({dict, list, tuple, set})  # containers walked into (a tuple cannot change, its items can)
