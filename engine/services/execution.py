@@ -55,16 +55,16 @@ class Loaded:
 
 def lock_instance(session: Session, instance_id: str) -> ProcessInstance:
     """Row lock on PostgreSQL (SQLite already holds the writer lock via BEGIN IMMEDIATE); fresh state."""
-    instance = session.scalars(_LOCK_INSTANCE, {"instance_id": instance_id}).one_or_none()
-    if instance is None:
+    row = _LOCKED_INSTANCE.load(session, {"instance_id": instance_id})
+    if row is None:
         raise InstanceNotFound(f"no process instance {instance_id}")
-    return instance
+    return row[0]
 
 
 # Built once, values bound per call: building the statement costs ~0.1 ms, more than running it here. A command
 # that starts from a task or job row locks the instance and that row in one statement (human_tasks, jobs).
-_LOCK_INSTANCE = (select(ProcessInstance).where(ProcessInstance.id == bindparam("instance_id"))
-                  .with_for_update(of=ProcessInstance).execution_options(populate_existing=True))
+_LOCKED_INSTANCE = core_rows.LockedRead((ProcessInstance,), ProcessInstance.__table__,
+                                       ProcessInstance.__table__.c.id == bindparam("instance_id"))
 
 
 def load(session: Session, ctx: EngineContext, instance: ProcessInstance) -> Loaded:

@@ -70,19 +70,18 @@ def form_schema(session: Session, task: HumanTask) -> dict[str, Any] | None:
     return forms.get(task.form_key) if forms is not None else None
 
 
-# Both rows in one statement, built once (as jobs._LOCK_JOB): FOR UPDATE without OF locks the row of every table
+# Both rows in one statement, built once (as jobs._LOCKED_JOB): FOR UPDATE without OF locks the row of every table
 # in FROM, in FROM order on PostgreSQL: the instance first, as every command takes it, then the task row (which
 # only commands holding the instance lock change). A lock that waited re-reads both rows' latest versions, so the
 # task is read fresh under the lock: another command may have closed it.
-_LOCK_TASK = (select(ProcessInstance, HumanTask)
-              .join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
-              .where(HumanTask.id == bindparam("task_id"))
-              .with_for_update()
-              .execution_options(populate_existing=True))
+_LOCKED_TASK = core_rows.LockedRead(
+    (ProcessInstance, HumanTask),
+    ProcessInstance.__table__.join(HumanTask.__table__, HumanTask.__table__.c.instance_id == ProcessInstance.id),
+    HumanTask.__table__.c.id == bindparam("task_id"))
 
 
 def _locked_open_task(session: Session, task_id: str) -> tuple[HumanTask, ProcessInstance]:
-    row = session.execute(_LOCK_TASK, {"task_id": task_id}).one_or_none()
+    row = _LOCKED_TASK.load(session, {"task_id": task_id})
     if row is None:
         raise TaskNotFound(f"no task {task_id}")
     instance, task = row

@@ -209,17 +209,16 @@ def list_jobs(session: Session, *, topic: str | None = None, instance_id: str | 
 
 # Both rows in one statement, built once: FOR UPDATE without OF locks the row of every table in FROM, in FROM
 # order on PostgreSQL (the instance, then the job: the order every command takes them in); fresh values for both.
-_LOCK_JOB = (select(ProcessInstance, ServiceJob)
-             .join(ServiceJob, ServiceJob.instance_id == ProcessInstance.id)
-             .where(ServiceJob.id == bindparam("job_id"))
-             .with_for_update()
-             .execution_options(populate_existing=True))
+_LOCKED_JOB = core_rows.LockedRead(
+    (ProcessInstance, ServiceJob),
+    ProcessInstance.__table__.join(ServiceJob.__table__, ServiceJob.__table__.c.instance_id == ProcessInstance.id),
+    ServiceJob.__table__.c.id == bindparam("job_id"))
 
 
 def _locked_job(session: Session, job_id: str, worker: str) -> tuple[ServiceJob, ProcessInstance]:
     """Lock the instance, then the job row, and check that `worker` still holds the job."""
     worker = _check_worker(worker)
-    row = session.execute(_LOCK_JOB, {"job_id": job_id}).one_or_none()
+    row = _LOCKED_JOB.load(session, {"job_id": job_id})
     if row is None:
         raise JobNotFound(f"no job {job_id}")
     instance, job = row

@@ -3,17 +3,22 @@ a stale copy of them, and the instance save keeps the version check the ORM's `v
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import inspect, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.dto import DefinitionOut
+from engine.errors import InstanceNotFound
 from engine.models import HumanTask, HumanTaskStatus, ProcessInstance
-from engine.services import core_rows, instances
+from engine.services import core_rows, execution, instances
 from engine.services.commands import run_command
+from engine.services.human_tasks import _LOCKED_TASK
 from tests.conftest import engine_state
 from tests.unit.services.test_command_statements import APPROVAL_9, router
 
@@ -83,3 +88,92 @@ def test_the_instance_save_refuses_a_version_changed_since_the_read(
             ProcessInstance.__table__.c.id == instance_id).values(lock_version=instance.lock_version + 1))
         with pytest.raises(StaleDataError):
             core_rows.save_instance(session, instance, {"serializer_version": "x"})
+
+
+def _column_values(obj: object) -> dict[str, object]:
+    return {c.key: getattr(obj, c.key) for c in type(obj).__table__.c}  # type: ignore[attr-defined]
+
+
+def test_a_locked_read_gives_the_objects_the_orm_query_gives(app: Flask, deploy: Callable[..., DefinitionOut],
+                                                             run_jobs: Callable[..., int]) -> None:
+    instance_id = _instance_with_tasks(app, deploy, run_jobs)
+    state = engine_state(app)
+    with state.sessions() as session:
+        task_id = session.scalars(select(HumanTask.id).where(HumanTask.instance_id == instance_id)).first()
+        orm_instance, orm_task = session.execute(
+            select(ProcessInstance, HumanTask).join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
+            .where(HumanTask.id == task_id)).one()
+        expected = [_column_values(orm_instance), _column_values(orm_task)]
+    with state.sessions.begin() as session:
+        loaded = _LOCKED_TASK.load(session, {"task_id": task_id})
+        assert loaded is not None
+        instance, task = loaded
+        assert [_column_values(instance), _column_values(task)] == expected
+        assert isinstance(task.properties, dict) and task.created_at.tzinfo is not None  # converted as the ORM does
+        for obj in loaded:
+            assert inspect(obj).persistent and obj in session and not session.is_modified(obj)
+        assert session.get(HumanTask, task_id) is task  # in the identity map: no second object for the row
+        assert not session.new and not session.dirty
+        # An ORM change to a loaded object flushes as usual, the instance with its version check.
+        version = instance.lock_version
+        instance.business_key, task.assignee = "BK-2", "clerk"
+        session.flush()
+        assert instance.lock_version == version + 1
+    with state.sessions() as session:
+        stored = session.get_one(ProcessInstance, instance_id)
+        assert (stored.business_key, stored.lock_version) == ("BK-2", version + 1)
+        assert session.get_one(HumanTask, task_id).assignee == "clerk"
+
+
+def test_a_locked_read_refreshes_the_objects_the_session_holds(app: Flask, deploy: Callable[..., DefinitionOut],
+                                                               run_jobs: Callable[..., int]) -> None:
+    """populate_existing: a held object gets the row as read, a pending change to it is dropped."""
+    instance_id = _instance_with_tasks(app, deploy, run_jobs)
+    with engine_state(app).sessions.begin() as session:
+        held = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id)).first()
+        assert held is not None
+        held.name = "pending, never flushed"
+        session.connection().execute(update(HumanTask.__table__).where(HumanTask.__table__.c.id == held.id)
+                                     .values(assignee="written-behind"))
+        session.autoflush = False  # else the read would flush the pending change first, as the ORM's would
+        loaded = _LOCKED_TASK.load(session, {"task_id": held.id})
+        assert loaded is not None and loaded[1] is held
+        assert held.assignee == "written-behind" and held.name != "pending, never flushed"
+        assert not session.is_modified(held)
+
+
+def test_a_locked_read_of_no_row_is_none(app: Flask, deploy: Callable[..., DefinitionOut],
+                                         run_jobs: Callable[..., int]) -> None:
+    _instance_with_tasks(app, deploy, run_jobs)
+    with engine_state(app).sessions.begin() as session:
+        assert _LOCKED_TASK.load(session, {"task_id": "no-such-task"}) is None
+        with pytest.raises(InstanceNotFound):
+            execution.lock_instance(session, "no-such-instance")
+        assert not session.identity_map
+
+
+def test_a_locked_read_is_the_first_orm_use_of_a_process(tmp_path: Path) -> None:
+    """A worker process may lock a job before any ORM query configured the mappers (their attributes'
+    instrumentation): the read configures them itself."""
+    script = f"""
+from datetime import UTC, datetime
+from sqlalchemy import create_engine, insert
+from sqlalchemy.orm import Session
+from engine.db import Base
+from engine.models import ProcessInstance
+from engine.services import execution
+
+db = create_engine("sqlite:///{tmp_path / 'first.sqlite3'}")
+Base.metadata.create_all(db)  # Core only: no mapper configured yet
+now = datetime(2026, 3, 2, tzinfo=UTC)
+with db.begin() as connection:
+    connection.execute(insert(ProcessInstance.__table__).values(
+        id="i-1", definition_id=1, process_key="p", business_key=None, status="running", state_json="{{}}",
+        serializer_version="1", lock_version=3, started_at=now, started_by="x", ended_at=None, updated_at=now))
+with Session(db) as session, session.begin():
+    print(execution.lock_instance(session, "i-1").lock_version)
+"""
+    done = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[3])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "3"
