@@ -5,14 +5,16 @@ Why: `Connection.execute` of a prebuilt Core statement whose compiled form SQLAl
 against ~5-40 us in sqlite3 itself, and a command runs ~10 such statements (issue 14). Here a statement is
 compiled once per (statement, keys given); a call binds the values in compiled order through the same bind
 processors (a datetime becomes SQLite's text, JSON is encoded), runs `execute` or `executemany` on the sqlite3
-connection, and a read converts its columns with the same result processors into named tuples.
+connection, and a read (a SELECT, or a statement with RETURNING: the job claim) converts its columns with the
+same result processors into named tuples.
 
 Only where nothing is lost; anywhere else `Connection.execute` as before:
 - SQLite only (a PostgreSQL round trip dwarfs the saving, and its driver binds parameters its own way);
 - inside a transaction SQLAlchemy began (sqlite3 itself would run the statement in autocommit mode), with no
   connection events (statement counters, tracing) and no echo: they would not see the statement;
 - a statement that needs nothing but the values given and its own constants: no Python-side default or onupdate,
-  no RETURNING, no IN list expanded at execution, result columns named like attributes.
+  no IN list expanded at execution, result columns named like attributes; RETURNING only through `query`
+  (`execute` gives a row count, not rows).
 A DB-API error is raised as SQLAlchemy raises it (`DBAPIError.instance`: OperationalError, IntegrityError, ...
 with the driver's exception as `orig`), so a locked database is still a retried conflict.
 """
@@ -75,7 +77,7 @@ def execute(connection: Connection, statement: Dml, params: Mapping[str, Any] | 
     first: Mapping[str, Any] = params[0] if many else params  # type: ignore[index,assignment]
     raw = _sqlite(connection)
     plan = _plan(connection, statement, tuple(first)) if raw is not None else None
-    if plan is None:
+    if plan is None or plan.row is not None:  # a RETURNING's rows are read by `query`
         return connection.execute(statement, list(params) if many else params).rowcount  # type: ignore[arg-type]
     try:
         if many:
@@ -87,11 +89,11 @@ def execute(connection: Connection, statement: Dml, params: Mapping[str, Any] | 
     return cursor.rowcount
 
 
-def query(connection: Connection, statement: Select[Any], params: Mapping[str, Any]) -> Rows | Result[Any]:
-    """Run the SELECT `statement` with `params`: its rows, named by column."""
+def query(connection: Connection, statement: Select[Any] | Dml, params: Mapping[str, Any]) -> Rows | Result[Any]:
+    """Run the SELECT, or the statement with RETURNING, `statement` with `params`: its rows, named by column."""
     raw = _sqlite(connection)
     plan = _plan(connection, statement, tuple(params)) if raw is not None else None
-    if plan is None:
+    if plan is None or plan.row is None:
         return connection.execute(statement, params)
     try:
         fetched = raw.execute(plan.sql, plan.bind(params)).fetchall()  # type: ignore[union-attr]
@@ -133,7 +135,7 @@ def _compile(connection: Connection, statement: Any, keys: tuple[str, ...]) -> _
     compiled = statement.compile(dialect=dialect, column_keys=list(keys))
     names = tuple(compiled.positiontup or ())
     if not compiled.positional or compiled.insert_prefetch or compiled.update_prefetch \
-            or compiled.effective_returning or compiled.post_compile_params or compiled.literal_execute_params:
+            or compiled.post_compile_params or compiled.literal_execute_params:
         return None
     constants = {}
     for name in names:
@@ -144,7 +146,7 @@ def _compile(connection: Connection, statement: Any, keys: tuple[str, ...]) -> _
             return None  # a value SQLAlchemy would fill in (or refuse)
         constants[name] = bind.value  # a literal of the statement (`status == 'open'`)
     processors = tuple(compiled._bind_processors.get(name) for name in names)
-    if not isinstance(statement, Select):
+    if not isinstance(statement, Select) and not compiled.effective_returning:
         return _Plan(compiled.string, names, constants, processors)
     fields = [column[0] for column in compiled._result_columns]
     if not _identifiers(fields):

@@ -107,7 +107,7 @@ def claim(session: Session, ctx: EngineContext, topics: Sequence[TopicRequest], 
     params: dict[str, Any] = {"now": now, "worker": worker, "max_jobs": max_jobs,
                               **{f"lock_{i}": now + d for i, d in enumerate(durations)}}
     statement = _claim_statement(tuple(t.topic for t in topics), len(set(durations)) == 1)
-    rows = session.execute(statement, params).all()
+    rows = core_rows.read(session, statement, params).all()
     # RETURNING has no order: the claim order (`_CLAIM_ORDER`) is the order the worker runs them in.
     rows.sort(key=lambda r: (-r.priority, r.run_after, r.created_at, r.instance_id, r.bpmn_id, r.id))
     claimed = [_claimed_out(row) for row in rows]
@@ -163,8 +163,8 @@ def _claim_statement(topics: tuple[str, ...], one_duration: bool) -> Any:
         .values(status=ServiceJobStatus.LOCKED, lock_owner=bindparam("worker", type_=String()),
                 lock_expires_at=lock_until, attempts=jobs.c.attempts + 1)
         .returning(*(jobs.c[name] for name in _CLAIM_COLUMNS),
-                   select(owner.c.process_key).where(owner_of).scalar_subquery(),
-                   select(owner.c.business_key).where(owner_of).scalar_subquery())
+                   select(owner.c.process_key).where(owner_of).scalar_subquery().label("owner_process_key"),
+                   select(owner.c.business_key).where(owner_of).scalar_subquery().label("owner_business_key"))
     )
 
 
@@ -173,8 +173,9 @@ def _claimed_out(row: Any) -> JobOut:
     def iso_or_none(value: datetime | None) -> str | None:
         return format_at(value) if value else None
 
-    return JobOut(row.id, row.instance_id, row[-2], row[-1], row.bpmn_id, row.topic, row.status, row.priority,
-                  row.retries, row.failures, row.attempts, row.lock_owner, iso_or_none(row.lock_expires_at),
+    return JobOut(row.id, row.instance_id, row.owner_process_key, row.owner_business_key, row.bpmn_id, row.topic,
+                  row.status, row.priority, row.retries, row.failures, row.attempts, row.lock_owner,
+                  iso_or_none(row.lock_expires_at),
                   iso_or_none(row.run_after), row.error_message, iso_or_none(row.created_at),
                   iso_or_none(row.finished_at), row.finished_by, dict(row.payload))
 

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import Column, Connection, MetaData, String, Table, event, insert, select
+from sqlalchemy import Column, Connection, MetaData, String, Table, bindparam, event, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, MultipleResultsFound, OperationalError
 
 from engine.dto import DefinitionOut
 from engine.models import ChainHead, Timer, TimerStatus
-from engine.services import dbapi_path
+from engine.services import dbapi_path, jobs
 from engine.services.core_rows import _insert, _update
 from engine.services.event_batch import _LOCK_HEAD
 from engine.services.execution import _WAITING_TIMERS
@@ -99,6 +99,34 @@ def test_reads_give_the_rows_sqlalchemy_gives(app: Flask, deploy: Callable[..., 
             ours.one_or_none()
         assert dbapi_path.query(connection, _LOCK_HEAD, {"chain": instance_id}).one_or_none() == \
             connection.execute(_LOCK_HEAD, {"chain": instance_id}).one_or_none()
+
+
+def test_a_returning_gives_the_rows_sqlalchemy_gives(app: Flask, deploy: Callable[..., DefinitionOut],
+                                                   run_jobs: Callable[..., int]) -> None:
+    """An UPDATE ... RETURNING runs on the sqlite3 connection too (the job claim is one): the rows converted and
+    named as SQLAlchemy's, and the update made."""
+    instance_id = _instance_with_tasks(app, deploy, run_jobs)
+    table = Timer.__table__
+    statement = (update(table).where(table.c.instance_id == bindparam("iid"))
+                 .values(status=bindparam("new_status"), fired_at=bindparam("at"))
+                 .returning(table.c.id, table.c.due_at, table.c.fired_at, table.c.basis,
+                            select(func.count()).where(table.c.instance_id == bindparam("iid"))
+                            .scalar_subquery().label("together")))
+    params = {"iid": instance_id, "new_status": TimerStatus.FIRED, "at": NOW}
+    with engine_state(app).sessions.begin() as session:
+        connection = session.connection()
+        assert dbapi_path._plan(connection, statement, tuple(params)).row is not None  # type: ignore[union-attr]
+        ours = dbapi_path.query(connection, statement, params)
+        assert isinstance(ours, dbapi_path.Rows) and len(ours) == 9
+        assert {row.fired_at for row in ours} == {NOW} and {row.together for row in ours} == {9}
+        assert {row.status for row in connection.execute(select(table.c.status).where(
+            table.c.instance_id == instance_id))} == {TimerStatus.FIRED}
+        theirs = connection.execute(statement, params).all()  # the same update again, through SQLAlchemy
+        assert sorted(tuple(row) for row in ours) == sorted(tuple(row) for row in theirs)
+        assert sorted(row._asdict()["id"] for row in ours) == sorted(row._asdict()["id"] for row in theirs)
+        assert [[type(value) for value in row] for row in ours] == [[type(value) for value in row] for row in theirs]
+        claim = jobs._claim_statement(("bench.*", "review"), False)  # the claim takes this path
+        assert dbapi_path._plan(connection, claim, ("now", "worker", "max_jobs", "lock_0", "lock_1")) is not None
 
 
 def test_an_in_list_goes_through_sqlalchemy(app: Flask, deploy: Callable[..., DefinitionOut],
