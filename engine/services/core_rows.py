@@ -47,9 +47,10 @@ from engine.services import dbapi_path
 _ID, _VERSION = "row_id", "row_version"  # bind names: no table has such a column
 
 
-def read(session: Session, statement: Select[Any], params: Mapping[str, Any]) -> dbapi_path.Rows | Result[Any]:
-    """`session.execute(statement, params)` for a column read: what the session holds changed is flushed first,
-    as autoflush would, so the read sees it. Rows named by column, as SQLAlchemy's (`dbapi_path.query`)."""
+def read(session: Session, statement: Select[Any] | Update, params: Mapping[str, Any]) -> dbapi_path.Rows | Result[Any]:
+    """`session.execute(statement, params)` for a column read (or an UPDATE's RETURNING): what the session holds
+    changed is flushed first, as autoflush would, so the read sees it. Rows named by column, as SQLAlchemy's
+    (`dbapi_path.query`)."""
     if session.autoflush:
         session.flush()
     return dbapi_path.query(session.connection(), statement, params)
@@ -108,6 +109,13 @@ def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str,
     """INSERT `rows` (every row with the same keys: one executemany)."""
     if rows:
         dbapi_path.execute(session.connection(), _insert(model.__table__), rows)
+
+
+def insert_object(session: Session, model: type[Base], values: Mapping[str, Any]) -> Any:
+    """INSERT one row (`values`: every column's) and give the session's object of it, persistent and clean, as a
+    query would after the insert: no ORM object added and flushed (the unit of work's cost)."""
+    insert_rows(session, model, [values])
+    return _persistent(session, model, dict(values))
 
 
 def update_row(session: Session, model: type[Base], row_id: str, values: Mapping[str, Any]) -> None:

@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import BindParameter, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.bpmn.lint import LintContext, lint_report, load_departments
@@ -17,7 +17,7 @@ from engine.bpmn.parsing import load_process
 from engine.dto import DefinitionOut
 from engine.errors import DefinitionNotFound
 from engine.models import EventKind, ProcessDefinition
-from engine.services import history
+from engine.services import core_rows, history
 from engine.services.context import EngineContext
 from engine.services.forms import read_form
 
@@ -85,7 +85,7 @@ def deploy_path(session: Session, ctx: EngineContext, path: Path, *, actor: str,
     return deploy_bytes(session, ctx, path.read_bytes(), path.name, actor=actor, now=now)
 
 
-def _newest(statement: Select[Any], key: str) -> Select[Any]:
+def _newest(statement: Select[Any], key: str | BindParameter[str]) -> Select[Any]:
     return statement.where(ProcessDefinition.process_key == key).order_by(ProcessDefinition.version.desc()).limit(1)
 
 
@@ -111,14 +111,19 @@ _REF_COLUMNS = (ProcessDefinition.id, ProcessDefinition.process_key, ProcessDefi
 def latest_version(session: Session, key: str) -> VersionRef:
     """`latest_definition`'s id, key and version: starting an instance needs the whole row (XML, forms, elements:
     ~1% of a simulation decoding JSON) only when its spec is not cached."""
-    row = session.execute(_newest(select(*_REF_COLUMNS), key)).first()
+    row = core_rows.read(session, _LATEST_REF, {"key": key}).one_or_none()
     if row is None:
         raise DefinitionNotFound(f"no process definition with key {key!r}")
     return VersionRef(*row)
 
 
+# Built once, the key bound per call (a start reads it: building the statement cost about as much as running it).
+_LATEST_REF = _newest(select(*_REF_COLUMNS), bindparam("key"))
+_REF = select(*_REF_COLUMNS).where(ProcessDefinition.id == bindparam("definition_id"))
+
+
 def version_ref(session: Session, definition_id: int) -> VersionRef:
-    row = session.execute(select(*_REF_COLUMNS).where(ProcessDefinition.id == definition_id)).first()
+    row = core_rows.read(session, _REF, {"definition_id": definition_id}).one_or_none()
     if row is None:
         raise DefinitionNotFound(f"no process definition {definition_id}")
     return VersionRef(*row)

@@ -24,7 +24,7 @@ from engine.models import (
     Timer,
     TimerStatus,
 )
-from engine.services import calendars, execution, history, job_rows
+from engine.services import calendars, core_rows, execution, history, job_rows
 from engine.services.context import EngineContext
 from engine.services.deployments import get_definition, latest_version, version_ref
 
@@ -44,20 +44,22 @@ def start(session: Session, ctx: EngineContext, key: str, variables: dict[str, A
         parsed = ctx.specs.get(row)
     workflow = runtime.new_workflow(parsed, variables, now)
     runtime.bind_calendar(workflow, calendars.lazy(session, ctx))  # timers count with the loaded schedules
-    instance = ProcessInstance(
-        id=str(uuid.uuid4()),
-        definition_id=definition.id,
-        process_key=definition.process_key,
-        business_key=business_key,
-        status=InstanceStatus.RUNNING,
-        state_json=dump_workflow(workflow),
-        serializer_version=SERIALIZER_VERSION,
-        started_at=now,
-        started_by=actor,
-        updated_at=now,
-    )
-    session.add(instance)
-    session.flush()
+    # The row must exist before the task, timer and job rows (foreign keys); its state is written by persist below,
+    # once stepped. Inserted by Core, with the session's object made for it (no unit-of-work flush).
+    instance: ProcessInstance = core_rows.insert_object(session, ProcessInstance, {
+        "id": str(uuid.uuid4()),
+        "definition_id": definition.id,
+        "process_key": definition.process_key,
+        "business_key": business_key,
+        "status": InstanceStatus.RUNNING,
+        "state_json": "",
+        "serializer_version": SERIALIZER_VERSION,
+        "lock_version": 0,
+        "started_at": now,
+        "started_by": actor,
+        "ended_at": None,
+        "updated_at": now,
+    })
     history.new_chain(session, instance.id)  # its chain starts here: no head to read
     execution.record(session, ctx, instance.id, EventKind.INSTANCE_STARTED, actor=actor, now=now,
                      payload={"key": key, "version": definition.version, "definition_id": definition.id,

@@ -177,3 +177,20 @@ with Session(db) as session, session.begin():
                           cwd=Path(__file__).resolve().parents[3])
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "3"
+
+
+def test_an_inserted_object_is_the_session_s_clean_copy_of_the_row(
+        app: Flask, deploy: Callable[..., DefinitionOut], run_jobs: Callable[..., int]) -> None:
+    instance_id = _instance_with_tasks(app, deploy, run_jobs)
+    state = engine_state(app)
+    with state.sessions.begin() as session:
+        values = {**_column_values(session.get_one(ProcessInstance, instance_id)), "id": "copy",
+                  "business_key": "BK-3", "lock_version": 0}
+        session.expunge_all()
+        inserted = core_rows.insert_object(session, ProcessInstance, values)
+        assert inspect(inserted).persistent and not session.is_modified(inserted) and not session.new
+        assert session.get(ProcessInstance, "copy") is inserted and _column_values(inserted) == values
+        core_rows.save_instance(session, inserted, {"status": "completed"})  # the version check sees version 0
+    with state.sessions() as session:
+        assert _column_values(session.get_one(ProcessInstance, "copy")) == {**values, "status": "completed",
+                                                                             "lock_version": 1}
