@@ -12,9 +12,9 @@ Writes run at once, in call order, inside the caller's transaction: the same sta
 the flushes they replace (the instance row is locked before any of these runs). On SQLite they and the reads run on
 the sqlite3 connection with SQL compiled once (services/dbapi_path.py).
 
-A command's first read, the rows it locks (`LockedRead`), gives ORM objects made from a Core read: the ORM's
-statement cost ~0.8 ms of CPU per command on approval_9 where it ran (bench/command_cost.py), the Core read and
-the objects ~0.4 ms, the transaction's BEGIN included.
+A command's first read, the rows it locks (`LockedRead`), gives ORM objects made from a Core read: timed in place
+during approval_9 (issue 14, bench/README.md), the ORM's query took ~0.8 ms per command, the Core read and the
+objects ~0.4 ms, the transaction's BEGIN included in both.
 """
 
 from __future__ import annotations
