@@ -114,6 +114,29 @@ def draw_projects(count: int, kind: str, seed: int, rates: Rates, arrival_span_w
     return projects, pool
 
 
+# A project's share of a run's work by kind: `simulate --projects 100 --kind K --seed 3` took 20.9 s CPU for
+# commercial projects and 22.7 s for government-investment ones (2,181 and 2,400 commands).
+KIND_WEIGHT = {"commercial": 1.0, "government": 1.09}
+
+
+def split_by_applicant(projects: list[Project], shares: int) -> list[list[Project]]:
+    """The projects in `shares` groups (each in the given order), every applicant's projects in one group: what a
+    project sees of another goes through its applicant (simulation/shards.py). Groups of about equal work: the
+    applicants with the most work first, each to the group with the least so far."""
+    work: dict[int, float] = {}
+    for p in projects:
+        work[p.applicant] = work.get(p.applicant, 0.0) + KIND_WEIGHT[p.kind]
+    loads, group_of = [0.0] * shares, {}
+    for applicant in sorted(work, key=lambda a: (-work[a], a)):
+        group = min(range(shares), key=lambda g: (loads[g], g))
+        group_of[applicant] = group
+        loads[group] += work[applicant]
+    groups: list[list[Project]] = [[] for _ in range(shares)]
+    for p in projects:
+        groups[group_of[p.applicant]].append(p)
+    return groups
+
+
 @dataclass(frozen=True)
 class Plan:
     """When a task is answered (working days after it opened, and the hour), or never, and with what data."""

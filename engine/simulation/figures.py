@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.bpmn import runtime
@@ -22,6 +22,7 @@ from engine.models import (
     ClockPause,
     Escalation,
     HumanTask,
+    InstanceStatus,
     Notice,
     Permit,
     ProcessInstance,
@@ -96,10 +97,47 @@ def percentile(values: list[int], share: float) -> float:
     return float(ordered[rank])
 
 
+@dataclass
+class Gathered:
+    """What one simulation database holds, before the figures: a run split across processes (simulation/shards.py)
+    gathers one per database and combines them. Every applicant's projects are in one database."""
+
+    rows: list[ProjectFigures]
+    departments: dict[str, dict[str, int]]
+    submissions: dict[str, list[datetime]]  # credit code -> its profile submissions
+    starts: dict[str, list[datetime]]  # credit code -> its projects' start times
+    running: int  # instances still running
+
+
 def collect(session: Session, ctx: EngineContext, projects: list[Project], *, kind: str, seed: int,
             now: datetime) -> Figures:
+    return combine([gather(session, ctx, projects, now=now)], projects, kind=kind, seed=seed)
+
+
+def gather(session: Session, ctx: EngineContext, projects: list[Project], *, now: datetime) -> Gathered:
+    from engine.simulation.runner import credit_code
+
     calendar = ctx.calendars.get(session)
-    rows = [_project(session, ctx, calendar, p, now) for p in projects if p.instance_id]
+    started = [p for p in projects if p.instance_id]
+    starts: dict[str, list[datetime]] = defaultdict(list)
+    for p in started:
+        instance = session.get(ProcessInstance, p.instance_id)
+        if instance is not None:
+            starts[credit_code(p.applicant + 1)].append(instance.started_at)
+    submissions: dict[str, list[datetime]] = defaultdict(list)
+    for row in session.scalars(select(ProfileSubmission).order_by(ProfileSubmission.submitted_at)):
+        submissions[row.credit_code].append(row.submitted_at)
+    running = session.scalar(select(func.count()).select_from(ProcessInstance)
+                             .where(ProcessInstance.status == InstanceStatus.RUNNING)) or 0
+    return Gathered(rows=[_project(session, ctx, calendar, p, now) for p in started],
+                    departments=_departments(session), submissions=dict(submissions), starts=dict(starts),
+                    running=running)
+
+
+def combine(parts: list[Gathered], projects: list[Project], *, kind: str, seed: int) -> Figures:
+    """The figures of the databases `parts` were gathered from; rows in the order of `projects` (arrival)."""
+    by_number = {r.number: r for part in parts for r in part.rows}
+    rows = [by_number[p.number] for p in projects if p.number in by_number]
     permitted = [r for r in rows if r.used_wd is not None]
     within = [r for r in permitted if r.used_wd is not None and r.used_wd <= r.cap_wd]
     days: dict[str, dict[str, float]] = {}
@@ -109,20 +147,26 @@ def collect(session: Session, ctx: EngineContext, projects: list[Project], *, ki
             days[name] = {"count": len(used), "median": statistics.median(used), "p95": percentile(used, 0.95),
                           "max": max(used), "cap": CAP_DEFAULTS[f"{name}_project" if name == "commercial"
                                                                else "government_investment_project"]}
+    departments: dict[str, dict[str, int]] = defaultdict(lambda: {"reviews": 0, "deemed": 0, "overdue": 0})
+    for part in parts:
+        for code, counts in part.departments.items():
+            for key, value in counts.items():
+                departments[code][key] += value
     return Figures(
         projects=len(rows), kind=kind, seed=seed,
         outcomes=dict(Counter(r.outcome for r in rows).most_common()),
         permits=len(permitted), within_cap=len(within),
         share_within_cap=round(len(within) / len(permitted), 4) if permitted else 0.0,
         working_days=days,
-        by_department=_departments(session),
+        by_department=dict(sorted(departments.items())),
         rongque=dict(Counter(r.rongque for r in rows if r.rongque != "none")),
-        profile_submissions=_submissions(session, projects),
+        profile_submissions=_submissions({k: v for part in parts for k, v in part.submissions.items()},
+                                         {k: v for part in parts for k, v in part.starts.items()}),
         trips={"total": sum(r.trips for r in rows), "max": max((r.trips for r in rows), default=0),
                "per_application": round(sum(r.trips for r in rows) / len(rows), 3) if rows else 0.0},
         violations=[_brief(r) for r in permitted if not r.late_nondefaulting and r.overrun > 0],
         escalated=[_brief(r) for r in rows if r.escalations],
-        stuck=sum(1 for r in rows if r.status == "running"),
+        stuck=max(sum(1 for r in rows if r.status == "running"), sum(part.running for part in parts)),
         samples={name: sorted(r.used_wd for r in permitted if r.kind == name and r.used_wd is not None)
                  for name in days},
     )
@@ -205,19 +249,9 @@ def _departments(session: Session) -> dict[str, dict[str, int]]:
     return dict(sorted(result.items()))
 
 
-def _submissions(session: Session, projects: list[Project]) -> dict[str, Any]:
+def _submissions(submissions: dict[str, list[datetime]], starts: dict[str, list[datetime]]) -> dict[str, Any]:
     """Profile submissions, each attributed to the applicant's next project started at or after it: at most one
     per project, exactly one per applicant (entered once, reused by every later project)."""
-    from engine.simulation.runner import credit_code
-
-    submissions: dict[str, list[datetime]] = defaultdict(list)
-    for row in session.scalars(select(ProfileSubmission).order_by(ProfileSubmission.submitted_at)):
-        submissions[row.credit_code].append(row.submitted_at)
-    starts: dict[str, list[datetime]] = defaultdict(list)
-    for p in projects:
-        instance = session.get(ProcessInstance, p.instance_id) if p.instance_id else None
-        if instance is not None:
-            starts[credit_code(p.applicant + 1)].append(instance.started_at)
     per_project: list[int] = []
     for code, times in starts.items():
         pending = sorted(submissions.get(code, []))

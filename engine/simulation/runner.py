@@ -28,7 +28,7 @@ from engine.errors import EngineError
 from engine.models import HumanTask, HumanTaskStatus, Timer, TimerStatus
 from engine.services import deployments, human_tasks, timers
 from engine.services.commands import run_command
-from engine.simulation.behaviour import PROCESS_OF, Project, Rates, draw_projects, plan_task
+from engine.simulation.behaviour import PROCESS_OF, Project, Rates, draw_projects, plan_task, split_by_applicant
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)  # a Monday
 CACHE_MARGIN = 16  # workflow-cache entries beyond one per project
@@ -65,6 +65,8 @@ class SimulationConfig:
     start: datetime = START
     directory: Path | None = None  # where the database file goes (default: a fresh temporary directory)
     documents: bool = False  # render permit PDFs too
+    shard: int = 0  # this run takes this share of the applicants' projects (behaviour.split_by_applicant)
+    shards: int = 1
 
 
 @dataclass
@@ -126,8 +128,9 @@ class Simulation:
         self.backend = GatedLocalBackend(self.state)
         self.workers = WorkerRunner(self.settings, workers.ROUTERS, backend=self.backend, deps=self.deps,
                                     worker_id="simulation", topics=["*"], concurrency=1)
-        self.projects, self.pool = draw_projects(config.projects, config.kind, config.seed, config.rates,
-                                                 config.arrival_span_wd)
+        drawn, self.pool = draw_projects(config.projects, config.kind, config.seed, config.rates,
+                                         config.arrival_span_wd)
+        self.projects = split_by_applicant(drawn, config.shards)[config.shard]
         self.by_instance: dict[str, Project] = {}
         self.profiled: set[int] = set()
         self.counters = Counters()
