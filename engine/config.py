@@ -25,6 +25,9 @@ class DatabaseSettings:
     url: str = "sqlite:///var/approvals.db"
     # SQLite durability: FULL makes every acknowledged commit survive power loss.
     sqlite_synchronous: str = "FULL"
+    # WAL lets readers and other processes work beside the writer. MEMORY (the rollback journal kept in memory,
+    # pages written once to the file) is for a throwaway database one process uses alone: `simulate`'s.
+    sqlite_journal_mode: str = "WAL"
     busy_timeout_ms: int = 15000
     echo: bool = False
 
@@ -209,6 +212,7 @@ def _from_env(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
 
 
 SQLITE_SYNCHRONOUS = frozenset({"OFF", "NORMAL", "FULL", "EXTRA"})
+SQLITE_JOURNAL_MODES = frozenset({"WAL", "MEMORY"})
 
 
 def load_settings(
@@ -234,6 +238,9 @@ def load_settings(
     if settings.database.sqlite_synchronous.upper() not in SQLITE_SYNCHRONOUS:  # it goes into a PRAGMA as is
         raise ConfigError(f"[database] sqlite_synchronous must be one of {', '.join(sorted(SQLITE_SYNCHRONOUS))}, "
                           f"not {settings.database.sqlite_synchronous!r}", key="database.sqlite_synchronous")
+    if settings.database.sqlite_journal_mode.upper() not in SQLITE_JOURNAL_MODES:  # into a PRAGMA as well
+        raise ConfigError(f"[database] sqlite_journal_mode must be one of {', '.join(sorted(SQLITE_JOURNAL_MODES))}, "
+                          f"not {settings.database.sqlite_journal_mode!r}", key="database.sqlite_journal_mode")
     if settings.server.log_format not in {"text", "json"}:
         raise ConfigError(f"[server] log_format must be 'text' or 'json', not {settings.server.log_format!r}")
     if settings.notify.email not in {"file", "smtp", "off"} or settings.notify.sms not in {"file", "off"}:

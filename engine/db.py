@@ -1,6 +1,6 @@
 """Declarative base, engine and session factory.
 
-SQLite: WAL, `synchronous` from config, and `BEGIN IMMEDIATE` for every transaction (SQLAlchemy's
+SQLite: WAL (or `sqlite_journal_mode`), `synchronous` from config, and `BEGIN IMMEDIATE` for every transaction (SQLAlchemy's
 documented pysqlite recipe, issued as the dialect's BEGIN) so that a command holds the single writer lock from
 its first read: two commands on one instance serialize instead of failing late. PostgreSQL uses row locks
 instead.
@@ -60,7 +60,7 @@ def _configure_sqlite(db_engine: Engine, settings: DatabaseSettings) -> None:
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # begin_immediate below issues BEGIN itself
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA journal_mode={settings.sqlite_journal_mode}")
         cursor.execute(f"PRAGMA synchronous={settings.sqlite_synchronous}")
         cursor.execute(f"PRAGMA busy_timeout={int(settings.busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")

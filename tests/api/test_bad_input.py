@@ -119,6 +119,16 @@ def test_sqlite_synchronous_is_one_of_sqlites_levels(tmp_path: Path) -> None:
     assert settings.database.sqlite_synchronous == "normal"  # SQLite takes either case
 
 
+def test_sqlite_journal_mode_is_wal_or_memory(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    for bad in ("OFF", "WAL; DROP TABLE process_instances", "delete"):  # OFF would make a rollback undo nothing
+        config.write_text(f'[database]\nsqlite_journal_mode = "{bad}"\n')
+        with pytest.raises(ConfigError, match=r"\[database\] sqlite_journal_mode must be one of MEMORY, WAL"):
+            load_settings(config, environ={})
+    assert load_settings(None, environ={"APPROVALS_CONFIG": str(tmp_path / "none.toml")}).database \
+        .sqlite_journal_mode == "WAL"
+
+
 def test_env_overrides_are_coerced(tmp_path: Path) -> None:
     settings = load_settings(None, environ={"APPROVALS_SERVER__PORT": "5050", "APPROVALS_SCHEDULER__ENABLED": "false",
                                             "APPROVALS_CONFIG": str(tmp_path / "none.toml")})
