@@ -133,3 +133,18 @@ def test_the_default_is_one_process_per_cpu_with_enough_projects(monkeypatch: py
                                                                  cpus: int, expected: int) -> None:
     monkeypatch.setattr(shards.os, "sched_getaffinity", lambda _pid: set(range(cpus)))
     assert shards.default_processes(projects) == expected
+
+
+def test_a_process_that_dies_silently_is_reported() -> None:
+    class Dead:
+        exitcode = -9  # killed (out of memory, kill -9): it never said why
+
+    class Running:
+        exitcode = None
+
+    class Empty:
+        def get(self, timeout: float) -> Any:
+            import queue
+            raise queue.Empty
+
+    assert shards._next_message(Empty(), [Running(), Dead()]) == ("failed", 1, "exited with code -9")
