@@ -1,9 +1,9 @@
 """Declarative base, engine and session factory.
 
-SQLite: WAL (or `sqlite_journal_mode`), `synchronous` from config, and `BEGIN IMMEDIATE` for every transaction (SQLAlchemy's
-documented pysqlite recipe, issued as the dialect's BEGIN) so that a command holds the single writer lock from
-its first read: two commands on one instance serialize instead of failing late. PostgreSQL uses row locks
-instead.
+SQLite: WAL (or `sqlite_journal_mode`), `synchronous` from config, and `BEGIN IMMEDIATE` for every transaction
+(SQLAlchemy's documented pysqlite recipe, issued as the dialect's BEGIN) so that a command holds the single
+writer lock from its first read: two commands on one instance serialize instead of failing late. PostgreSQL uses
+row locks instead.
 """
 
 from __future__ import annotations
