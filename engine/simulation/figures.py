@@ -127,11 +127,14 @@ def gather(session: Session, ctx: EngineContext, projects: list[Project], *, now
     submissions: dict[str, list[datetime]] = defaultdict(list)
     for row in session.scalars(select(ProfileSubmission).order_by(ProfileSubmission.submitted_at)):
         submissions[row.credit_code].append(row.submitted_at)
-    running = session.scalar(select(func.count()).select_from(ProcessInstance)
-                             .where(ProcessInstance.status == InstanceStatus.RUNNING)) or 0
     return Gathered(rows=[_project(session, ctx, calendar, p, now) for p in started],
                     departments=_departments(session), submissions=dict(submissions), starts=dict(starts),
-                    running=running)
+                    running=running_instances(session))
+
+
+def running_instances(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(ProcessInstance)
+                          .where(ProcessInstance.status == InstanceStatus.RUNNING)) or 0
 
 
 def combine(parts: list[Gathered], projects: list[Project], *, kind: str, seed: int) -> Figures:

@@ -294,10 +294,9 @@ class Simulation:
 
 
 def stuck_instances(state: AppState) -> int:
-    from engine.models import InstanceStatus, ProcessInstance
+    from engine.simulation.figures import running_instances
 
     with state.sessions() as s:
-        return s.scalar(select(func.count()).select_from(ProcessInstance)
-                        .where(ProcessInstance.status == InstanceStatus.RUNNING)) or 0
+        return running_instances(s)
 
 
