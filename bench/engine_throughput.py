@@ -20,6 +20,9 @@ Each run does the same number of instances on each backend, interleaved (stock, 
 machine load hits them alike; the report is the median of the runs with min and max, and the ratio
 persisted / stock; CPU ms per instance is each process's own CPU time (steadier than wall time on a loaded
 machine); the last line is the floor a durable SQLite commit on this disk puts under 14 commits.
+Where ours goes: the CPU spent in the state dump (`dump_workflow`, timed around each call in this process) per
+instance, and the ratio stock CPU / (ours CPU - dump CPU): what the rest of the command path costs against stock
+(Spiff's own work patched, rows, events, locks, commits), i.e. how far the state dump alone keeps us from stock.
 Run by hand: .venv/bin/python bench/engine_throughput.py [--runs 5] [--instances 30] [--normal] [--no-postgres]
 """
 
@@ -34,6 +37,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from engine.app_state import AppState, build_state
 from engine.config import load_settings
@@ -77,6 +81,28 @@ def deemed_approved() -> dict[str, object]:
 Rate = tuple[float, float]  # instances per second, CPU ms per instance (this process)
 
 
+class DumpMeter:
+    """CPU seconds spent in `dump_workflow` by the command path of this process (wrapped where it is called)."""
+
+    def __init__(self) -> None:
+        from engine.services import execution
+
+        self.seconds = 0.0
+        self._execution, self._dump = execution, execution.dump_workflow
+
+        def timed(workflow: Any) -> str:
+            cpu = time.process_time()
+            try:
+                return self._dump(workflow)
+            finally:
+                self.seconds += time.process_time() - cpu
+
+        execution.dump_workflow = timed  # type: ignore[assignment]
+
+
+DUMPS = DumpMeter()
+
+
 def persisted_runner(url: str, var: Path, synchronous: str = "FULL") -> tuple[Callable[[int], Rate], AppState]:
     settings = load_settings(ROOT / "config.toml", environ={}, overrides={
         "database": {"url": url, "sqlite_synchronous": synchronous}, "audit": {"hmac_key": "bench-hmac-key"},
@@ -89,7 +115,7 @@ def persisted_runner(url: str, var: Path, synchronous: str = "FULL") -> tuple[Ca
                           topics=["bench.*"])
 
     def run(n: int) -> Rate:
-        started, cpu = time.perf_counter(), time.process_time()
+        started, cpu, dumped = time.perf_counter(), time.process_time(), DUMPS.seconds
         for _ in range(n):
             instance_id = run_command(state.sessions, lambda s: instances.start(
                 s, state.ctx, "approval_9", {}, actor="bench", now=state.clock.now())).id
@@ -103,8 +129,12 @@ def persisted_runner(url: str, var: Path, synchronous: str = "FULL") -> tuple[Ca
             assert worker.run_until_idle() == 1  # permit
             with state.sessions() as session:
                 assert instances.get_instance(session, instance_id).status == "completed"
-        return n / (time.perf_counter() - started), (time.process_time() - cpu) / n * 1000
+        rate, cpu_ms = n / (time.perf_counter() - started), (time.process_time() - cpu) / n * 1000
+        dump_ms.append((DUMPS.seconds - dumped) / n * 1000)
+        return rate, cpu_ms
 
+    dump_ms: list[float] = []
+    run.dump_ms = dump_ms  # type: ignore[attr-defined]
     return run, state
 
 
@@ -204,6 +234,13 @@ def main() -> None:
     base = statistics.median(r for r, _ in rates[STOCK])
     for name in [n for n in rates if n.startswith("engine")]:
         print(f"ratio {name} / stock in-memory: {statistics.median(r for r, _ in rates[name]) / base:.2f}")
+    stock_cpu = statistics.median(c for _, c in rates[STOCK])
+    for name in [n for n in rates if n.startswith("engine")]:
+        dump_ms = backends[name].dump_ms[1:]  # type: ignore[attr-defined]  # [0] is the warm-up
+        cpu = statistics.median(c for _, c in rates[name])
+        dump = statistics.median(dump_ms)
+        print(f"{name}: state dump {dump:.1f} of {cpu:.1f} ms CPU per instance ({dump / cpu:.0%}); "
+              f"stock CPU / (ours - dump): {stock_cpu / (cpu - dump):.2f}")
     print(f"durable SQLite commit on this disk: {commit_ms:.2f} ms -> at most {1000 / (14 * commit_ms):.1f} "
           f"persisted inst/s with 14 durable commits each")
 
