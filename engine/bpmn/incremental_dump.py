@@ -87,16 +87,21 @@ _MAX_LEVELS = 200  # deeper (or cyclic) data is not snapshotted: the next dump e
 
 class _Entry:
     """A task's fragment and what it was computed from. `parent_task` and `children_tasks` are the objects behind
-    the ids (a workflow object never replaces the task object of an id), so a reuse needs no UUID hashing."""
+    the ids (a workflow object never replaces the task object of an id), so a reuse needs no UUID hashing. The
+    entry holds for its task (the loop in `IncrementalDump._common` checks this inline) if the task has the same
+    state, the same stamp, triggered, spec, parent-id, data and internal-data objects, equal children, and the very
+    same internal-data keys and values."""
 
     __slots__ = ("children", "children_tasks", "data", "finished", "internal", "internal_keys", "internal_values",
-                 "lsc", "own", "parent", "parent_keys", "parent_task", "spec", "state", "task", "text", "triggered")
+                 "join", "lsc", "own", "parent", "parent_keys", "parent_task", "spec", "state", "task", "text",
+                 "triggered")
 
     def __init__(self, task: Task, parent_task: Task | None, text: str) -> None:
         self.task, self.parent_task, self.text = task, parent_task, text
         self.state, self.lsc, self.triggered = task._state, task.last_state_change, task.triggered
         self.finished = bool(task._state & _FINISHED)
         self.spec, self.parent, self.children = task.task_spec, task._parent, list(task._children)
+        self.join = isinstance(self.spec, Join)
         self.children_tasks = [] if self.finished else [task.workflow.tasks.get(child) for child in task._children]
         # A predicted task has no data: its delta lists its parent's keys as deletions, and nothing else.
         self.parent_keys = () if self.finished or parent_task is None else tuple(parent_task.data)
@@ -104,15 +109,6 @@ class _Entry:
         self.internal_keys, self.internal_values = tuple(task.internal_data), tuple(task.internal_data.values())
         # A running or waiting task's data changes in place: snapshots of everything in it (None: not kept).
         self.own: _Flat | None = None
-
-    def holds(self, task: Task) -> bool:
-        internal = task.internal_data
-        return (self.task is task and self.state == task._state and self.lsc is task.last_state_change
-                and self.triggered is task.triggered and self.spec is task.task_spec and self.parent is task._parent
-                and self.data is task.data and self.internal is internal and self.children == task._children
-                and len(internal) == len(self.internal_keys)
-                and (not internal or (all(map(is_, internal, self.internal_keys))
-                                      and all(map(is_, internal.values(), self.internal_values)))))
 
 
 _FIELDS = attrgetter("_state", "last_state_change", "triggered", "task_spec", "_parent", "data", "internal_data")
@@ -158,10 +154,11 @@ class _Flat:
 
 
 class _Frame:
-    """A (sub)workflow each of whose tasks had a kept fragment at the last dump: the sources its tasks noted, and what the loop in `IncrementalDump._common` compares for each task, kept flat so that a few
-    passes in C compare them all (a completed subprocess, or an open one the command did not touch: ~70% of the
-    tasks a simulation's dumps visit). `holds` is what the loop would find: every task as `_Entry.holds` (the same
-    task objects in the same order, each with the same state, stamp, spec, parent, data and internal-data objects,
+    """A (sub)workflow each of whose tasks had a kept fragment at the last dump: the sources its tasks noted, and
+    what the loop in `IncrementalDump._common` compares for each task, kept flat so that a few passes in C compare
+    them all (a completed subprocess, or an open one the command did not touch: ~70% of the tasks a simulation's
+    dumps visit). `holds` is what the loop would find: every task as its `_Entry` holds (the same task objects in
+    the same order, each with the same state, stamp, spec, parent, data and internal-data objects,
     equal children, the same internal-data keys and values), every open task's own snapshots unchanged, every
     task that has not started still without data. A predicted task's parent keys need no check: that parent is
     a source (finished: the memo's snapshots, checked first, hold its keys), an open task (its own snapshots hold
@@ -218,7 +215,7 @@ class _Memo:
     __slots__ = ("bodies", "data", "entries", "frames", "groups", "walked")
 
     def __init__(self) -> None:
-        self.entries: dict[int, tuple[BpmnBaseWorkflow, dict[int, _Entry]]] = {}
+        self.entries: dict[int, tuple[BpmnBaseWorkflow, dict[Task, _Entry]]] = {}
         # (Sub)workflows each of whose tasks had a fragment (internal data a dict), kept whole.
         self.frames: dict[int, _Frame] = {}
         self.data: dict[int, tuple[BpmnBaseWorkflow, dict[str, Any], tuple[Any, ...], tuple[Any, ...], str]] = {}
@@ -298,10 +295,6 @@ def _snapshot(roots: list[Any]) -> _Flat | None:
     return _Flat(list(compress(containers, map(is_not, map(type, containers), repeat(tuple)))))
 
 
-def _same_keys(data: dict[Any, Any], keys: tuple[Any, ...]) -> bool:
-    return len(data) == len(keys) and all(map(is_, data, keys))
-
-
 def _closures(roots: Iterable[Any], prior: dict[int, tuple[Any, _Flat]]) -> list[tuple[Any, _Flat] | None] | None:
     """The snapshots of what each root reaches (`_snapshot`, None for an immutable root); None if a root cannot be
     followed. A root of the previous dump (the same object, in `prior` by id()) reaches the same containers as
@@ -351,15 +344,15 @@ def _bare_fragment(task: Task, parent_task: Task | None, typename: str) -> str |
             f'"internal_data":{{}},"data":{{}},"delta":{delta},"typename":{_ENCODE(typename)}}}')
 
 
-def _note_sources(task: Task, parent: Task | None, children: list[Task | None], sources: dict[int, Task],
+def _note_sources(task: Task, parent: Task | None, children: list[Task | None], sources: dict[Task, Task],
                   joins: set[Any]) -> None:
     """An unfinished task's finished parent and children are sources (inheritance, multi-instance merges); if it is
     a join, its other instances' parents are too (noted by the caller from `joins`)."""
     if parent is not None and parent._state & _FINISHED:
-        sources[id(parent)] = parent
+        sources[parent] = parent
     for child in children:
         if child is not None and child._state & _FINISHED:
-            sources[id(child)] = child
+            sources[child] = child
     if isinstance(task.task_spec, Join):
         joins.add(task.task_spec)
 
@@ -457,72 +450,104 @@ class IncrementalDump:
             fresh.entries[id(wf)] = (wf, old)
             fresh.frames[id(wf)] = frame
             return self._tail(wf, previous, fresh, frame.roots, frame, old, sub_id)
-        entries: dict[int, _Entry] = {}
-        reused: set[int] = set()  # id() of the tasks whose fragment was reused
-        present: set[int] = set()  # id() of the tasks met so far (a parent comes before its children)
+        # Keyed by the task objects themselves: Task defines neither __eq__ nor __hash__, so a lookup hashes the
+        # object's address in C (no `id()` call, no UUID hashing), and a workflow never replaces the task of an id.
+        entries: dict[Task, _Entry] = {}
+        reused: set[Task] = set()  # the tasks whose fragment was reused
+        present: set[Task] = set()  # the tasks met so far (a parent comes before its children)
         parts: list[str] = []
-        sources: dict[int, Task] = {}
+        sources: dict[Task, Task] = {}
         joins: set[Any] = set()
+        # The tasks of a Join spec met, each with its parent (the parents of a join's other instances are sources,
+        # noted after the loop); collected here rather than by a second walk over every task.
+        join_tasks: list[tuple[Task, Task | None]] = []
+        old_get, present_add, reused_add, parts_append = old.get, present.add, reused.add, parts.append
         for task in tasks.values():
-            key = id(task)
-            present.add(key)
-            entry = old.get(key)
+            present_add(task)
+            entry = old_get(task)
             if entry is not None:
-                if entry.finished:
-                    if not entry.holds(task):
-                        raise _Changed(task.id)
-                    # Its delta is against its parent's data: reused only with the parent's.
+                # `_Entry.holds` and `_note_sources` inlined, empty dicts tested before any `len`: this loop visits
+                # every task of a touched workflow (a wide fan-out: ~4 per branch, most of them predicted), and
+                # the calls were a third of its time.
+                internal = task.internal_data
+                if (entry.state == task._state and entry.lsc is task.last_state_change
+                        and entry.triggered is task.triggered and entry.spec is task.task_spec
+                        and entry.parent is task._parent and entry.data is task.data and entry.internal is internal
+                        and entry.children == task._children
+                        and ((not internal and not entry.internal_keys)
+                             or (len(internal) == len(entry.internal_keys)
+                                 and all(map(is_, internal, entry.internal_keys))
+                                 and all(map(is_, internal.values(), entry.internal_values))))):
                     parent_task = entry.parent_task
-                    usable = (id(parent_task) in reused if parent_task is not None
-                              else task._parent is None or task._parent not in tasks)
-                elif entry.own is None:  # a predicted task with no data of its own: structure and parent's keys
-                    parent_task = entry.parent_task
-                    usable = not task.data and not task.internal_data and entry.holds(task) and (
-                        id(parent_task) in present and _same_keys(parent_task.data, entry.parent_keys)
-                        if parent_task is not None
-                        else task._parent is None or task._parent not in tasks)
-                else:  # an open task with data: structure, parent's fragment, and every container of its own
-                    parent_task = entry.parent_task
-                    usable = (entry.holds(task) and (id(parent_task) in reused if parent_task is not None
-                                                     else task._parent is None or task._parent not in tasks)
-                              and entry.own.unchanged())
-                if usable:
-                    reused.add(key)
-                    entries[key] = entry
-                    parts.append(entry.text)
-                    if not entry.finished:
-                        _note_sources(task, parent_task, entry.children_tasks, sources, joins)
-                    continue
+                    if entry.finished:
+                        # Its delta is against its parent's data: reused only with the parent's.
+                        usable = (parent_task in reused if parent_task is not None
+                                  else task._parent is None or task._parent not in tasks)
+                    elif entry.own is None:  # a predicted task with no data of its own: its parent's keys
+                        if task.data or internal:
+                            usable = False
+                        elif parent_task is not None:
+                            keys, parent_data = entry.parent_keys, parent_task.data
+                            usable = parent_task in present and (
+                                not parent_data if not keys
+                                else len(parent_data) == len(keys) and all(map(is_, parent_data, keys)))
+                        else:
+                            usable = task._parent is None or task._parent not in tasks
+                    else:  # an open task with data: its parent's fragment, and every container of its own
+                        usable = ((parent_task in reused if parent_task is not None
+                                   else task._parent is None or task._parent not in tasks)
+                                  and entry.own.unchanged())
+                    if usable:
+                        reused_add(task)
+                        entries[task] = entry
+                        parts_append(entry.text)
+                        if entry.join:
+                            join_tasks.append((task, parent_task if parent_task is not None or task._parent is None
+                                               else tasks.get(task._parent)))
+                        if not entry.finished:  # `_note_sources`
+                            if parent_task is not None and parent_task._state & _FINISHED:
+                                sources[parent_task] = parent_task
+                            for child in entry.children_tasks:
+                                if child is not None and child._state & _FINISHED:
+                                    sources[child] = child
+                            if entry.join:
+                                joins.add(entry.spec)
+                        continue
+                elif entry.finished:
+                    raise _Changed(task.id)
+            parent_task = tasks.get(task._parent) if task._parent is not None else None
+            if isinstance(task.task_spec, Join):
+                join_tasks.append((task, parent_task))
             if type(task) is not Task:
                 parts.append(f'"{task.id}":{_ENCODE(registry.convert(task))}')
                 continue
-            parent_task = tasks.get(task._parent) if task._parent is not None else None
             text = (_bare_fragment(task, parent_task, typename) if not task.data and not task.internal_data else None) \
                 or _fragment(task_dict(task, tasks, convert, typename))
             parts.append(text)
             state = task._state
             if state & _FINISHED:
-                entries[key] = _Entry(task, parent_task, text)
+                entries[task] = _Entry(task, parent_task, text)
                 continue
             if state & _NOT_STARTED and not task.data and not task.internal_data:
-                entry = entries[key] = _Entry(task, parent_task, text)
+                entry = entries[task] = _Entry(task, parent_task, text)
                 children = entry.children_tasks
             else:
-                own = _snapshot([task.data, task.internal_data]) if parent_task is None or id(parent_task) in reused \
+                own = _snapshot([task.data, task.internal_data]) if parent_task is None or parent_task in reused \
                     else None
                 if own is not None:
-                    entry = entries[key] = _Entry(task, parent_task, text)
+                    entry = entries[task] = _Entry(task, parent_task, text)
                     entry.own = own
                     children = entry.children_tasks
                 else:
                     children = [tasks.get(child) for child in task._children]
             _note_sources(task, parent_task, children, sources, joins)
         if joins:
-            for task in tasks.values():
-                if task.task_spec in joins:
-                    parent = tasks.get(task._parent) if task._parent is not None else None
-                    if parent is not None and parent._state & _FINISHED:
-                        sources[id(parent)] = parent
+            for task, parent in join_tasks:
+                # `parent`: the task object of its parent's id (a workflow never replaces the task object of an id),
+                # if that id is still in `tasks` (`present`: every task in it, once the loop is done).
+                if task.task_spec in joins and parent is not None and parent in present \
+                        and parent._state & _FINISHED:
+                    sources[parent] = parent
         fresh.entries[id(wf)] = (wf, entries)
         noted = [source.data for source in sources.values()]
         text = ",".join(parts)
@@ -534,7 +559,7 @@ class IncrementalDump:
         return self._tail(wf, previous, fresh, noted, text, entries, sub_id)
 
     def _tail(self, wf: BpmnBaseWorkflow, previous: _Memo | None, fresh: _Memo, noted: list[Any],
-              tasks: str | _Frame, entries: dict[int, _Entry], sub_id: UUID | None) -> str:
+              tasks: str | _Frame, entries: dict[Task, _Entry], sub_id: UUID | None) -> str:
         """`_common`'s text around the tasks' (`tasks`: their text, or the frame that held, whose tasks' text is the
         kept fragments' of `entries`): the last dump's if built from the very same objects (a frame that held counts
         for the tasks' text; not kept with correlations: a dict changed in place)."""
