@@ -341,8 +341,9 @@ def reached(workflow: BpmnBaseWorkflow, spec_name: str, anchor: Task) -> list[tu
     for wf in workflows:
         tasks = wf.tasks.values()
         matches += compress(tasks, map(eq, map(_SPEC_NAME, tasks), repeat(spec_name)))
-    # Per task met (by object id): (reached by the scan, below `anchor`, its `parent`).
-    known: dict[int, tuple[bool, bool, Task | None]] = {id(root): (True, False, None)}
+    # Per task met (keyed by the task: Task defines neither __eq__ nor __hash__, so a lookup hashes its address in C):
+    # (reached by the scan, below `anchor`, its `parent`).
+    known: dict[Task, tuple[bool, bool, Task | None]] = {root: (True, False, None)}
     # A `_parent` id object to its task, per task dict: the branches under a fork share their parent's id object.
     parents: dict[int, tuple[Any, dict[Any, Task], Task | None]] = {}
     listed: dict[int, set[int]] = {}  # a wide parent's child id objects
@@ -380,7 +381,7 @@ def reached(workflow: BpmnBaseWorkflow, spec_name: str, anchor: Task) -> list[tu
                 wf = node.workflow  # type: ignore[union-attr]
                 # A subprocess's tree hangs from the task running it; any other root is not the scan's.
                 node = owner(wf) if wf is not workflow and node is wf.task_tree else None
-            info = _NOWHERE if node is None else known.get(id(node))
+            info = _NOWHERE if node is None else known.get(node)
         for child, parent in reversed(chain):
             reach = info[0]
             if reach:  # `node` is the task above `child`: its parent, or the task running its subprocess
@@ -389,32 +390,40 @@ def reached(workflow: BpmnBaseWorkflow, spec_name: str, anchor: Task) -> list[tu
                 else:
                     reach = edge(node, child.id)  # type: ignore[arg-type]
             # `parent` is None or `node`: the walk went up the `parent` property, as `is_descendant_of` does.
-            info = known[id(child)] = (reach, parent is not None and (parent is anchor or info[1]), parent)
+            info = known[child] = (reach, parent is not None and (parent is anchor or info[1]), parent)
             node = child
         return info
 
     found = []
+    maybe = TaskState.MAYBE
     for task in matches:
-        info = known.get(id(task))
+        info = known.get(task)
         if info is None and task._parent is not None:
             # The usual shape (a fan-out's join task, under its branch, under the fork met before): two levels
             # inline, with `climb`'s answers.
             parent = task.workflow.tasks.get(task._parent)
             if parent is not None:
-                above = known.get(id(parent))
+                above = known.get(parent)
                 if above is None and parent._parent is not None:
                     tasks, grand_id = parent.workflow.tasks, parent._parent
                     entry = parents.get(id(grand_id))
                     if entry is None or entry[1] is not tasks:
                         entry = parents[id(grand_id)] = (grand_id, tasks, tasks.get(grand_id))
                     grand = entry[2]
-                    top_info = None if grand is None else known.get(id(grand))
+                    top_info = None if grand is None else known.get(grand)
                     if top_info is not None:
-                        above = known[id(parent)] = (top_info[0] and edge(grand, parent.id),  # type: ignore[arg-type]
-                                                     grand is anchor or top_info[1], grand)
+                        above = known[parent] = (top_info[0] and edge(grand, parent.id),  # type: ignore[arg-type]
+                                                 grand is anchor or top_info[1], grand)
                 if above is not None:
-                    info = known[id(task)] = (above[0] and edge(parent, task.id), parent is anchor or above[1],
-                                              parent)
+                    # `edge(parent, task.id)`, inline for a parent descended into with a few children (a branch).
+                    children = parent._children
+                    if not above[0]:
+                        reach = False
+                    elif parent._state >= maybe and len(children) <= _SHORT:
+                        reach = task.id in children
+                    else:
+                        reach = edge(parent, task.id)
+                    info = known[task] = (reach, parent is anchor or above[1], parent)
         if info is None:
             info = climb(task)
         if info[0]:
