@@ -93,11 +93,10 @@ class _Entry:
     same internal-data keys and values."""
 
     __slots__ = ("children", "children_tasks", "data", "finished", "internal", "internal_keys", "internal_values",
-                 "join", "lsc", "own", "parent", "parent_keys", "parent_task", "spec", "state", "task", "text",
-                 "triggered")
+                 "join", "lsc", "own", "parent", "parent_keys", "parent_task", "spec", "state", "text", "triggered")
 
     def __init__(self, task: Task, parent_task: Task | None, text: str) -> None:
-        self.task, self.parent_task, self.text = task, parent_task, text
+        self.parent_task, self.text = parent_task, text  # the task itself is the entry's key in the memo
         self.state, self.lsc, self.triggered = task._state, task.last_state_change, task.triggered
         self.finished = bool(task._state & _FINISHED)
         self.spec, self.parent, self.children = task.task_spec, task._parent, list(task._children)
@@ -466,9 +465,9 @@ class IncrementalDump:
             present_add(task)
             entry = old_get(task)
             if entry is not None:
-                # `_Entry.holds` and `_note_sources` inlined, empty dicts tested before any `len`: this loop visits
-                # every task of a touched workflow (a wide fan-out: ~4 per branch, most of them predicted), and
-                # the calls were a third of its time.
+                # The entry's check (`_Entry`) and `_note_sources` inline, empty dicts tested before any `len`: this
+                # loop visits every task of a touched workflow (a wide fan-out: ~4 per branch, most of them
+                # predicted), and those calls were a third of its time.
                 internal = task.internal_data
                 if (entry.state == task._state and entry.lsc is task.last_state_change
                         and entry.triggered is task.triggered and entry.spec is task.task_spec
