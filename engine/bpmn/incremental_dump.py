@@ -56,10 +56,10 @@ from SpiffWorkflow.util.task import TaskState
 from engine.bpmn.fast_dump import _SCALARS, FastStateDict
 from engine.bpmn.fast_dump import _task_dict as task_dict
 
-# The same text as json.dumps(..., separators=(",", ":"), ensure_ascii=False, check_circular=False): what
-# JSONEncoder.encode does, with the C encoder built once instead of per call (~100 small encodings per dump).
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False)
-_C_ENCODE = (json.encoder.c_make_encoder(None, _ENCODER.default, json.encoder.encode_basestring, None, ":", ",",
+# The same text as json.dumps(..., separators=(",", ":"), check_circular=False) (ASCII: serialization.full_dump says
+# why): what JSONEncoder.encode does, with the C encoder built once instead of per call (~100 small encodings per dump).
+_ENCODER = json.JSONEncoder(separators=(",", ":"), check_circular=False)
+_C_ENCODE = (json.encoder.c_make_encoder(None, _ENCODER.default, json.encoder.encode_basestring_ascii, None, ":", ",",
                                          False, False, True)
              if json.encoder.c_make_encoder is not None else None)
 _LITERALS: dict[Any, str] = {None: "null", True: "true", False: "false"}
@@ -69,7 +69,7 @@ def _encode(value: Any) -> str:
     if value is None or value is True or value is False:
         return _LITERALS[value]
     if type(value) is str:
-        return json.encoder.encode_basestring(value)
+        return json.encoder.encode_basestring_ascii(value)
     if _C_ENCODE is None:
         return _ENCODER.encode(value)
     return "".join(_C_ENCODE(value, 0))

@@ -207,6 +207,25 @@ def test_flat_workflow_data_encoded_as_it_is(monkeypatch: pytest.MonkeyPatch) ->
     assert text == serialization.full_dump(workflow) and '"callable"' not in text and '"nested":{"a":[1]}' in text
 
 
+def test_the_state_is_ascii_and_loads_back_its_chinese_text() -> None:
+    """Non-ASCII text in the data is written as \\u escapes (full and incremental dumps alike): the stored str stays
+    one byte per character, so binding and reading it skip the UTF-8 transcoding of the whole state."""
+    workflow = _mid_run()
+    task = next(t for t in workflow.tasks.values() if t.state == TaskState.STARTED)  # its data changes in place
+    task.data["意见"] = "同意，材料齐全"
+    workflow.data["项目名称"] = "呼和浩特示范项目"
+    text = _same(workflow)
+    assert text.isascii() and "\\u610f\\u89c1" in text  # 意见
+    reloaded = serialization.load_workflow(text, workflow.spec, workflow.subprocess_specs)
+    assert reloaded.data["项目名称"] == "呼和浩特示范项目"
+    assert reloaded.get_task_from_id(task.id).data["意见"] == "同意，材料齐全"
+    assert serialization.dump_workflow(reloaded) == text
+    # A state written before (the characters as they are) loads to the same workflow.
+    older = text.encode().decode("unicode_escape")
+    assert not older.isascii()
+    assert serialization.dump_workflow(serialization.load_workflow(older, workflow.spec, workflow.subprocess_specs)) == text
+
+
 def test_a_child_added_to_a_finished_task() -> None:
     workflow = _mid_run()
     finished = next(t for t in workflow.tasks.values() if t.state == TaskState.COMPLETED and t.children)
