@@ -6,6 +6,7 @@ lock -> load -> (caller re-checks its target and applies) -> engine steps -> syn
 
 from __future__ import annotations
 
+import os
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,6 +34,9 @@ from engine.services import calendars, core_rows, history, job_rows, pauses, sla
 from engine.services.context import EngineContext
 from engine.services.workflow_cache import command_clock
 
+# An instance's open task rows: spiff task id -> row id, pause reason, and the query's order (created_at, bpmn_id).
+OpenRows = dict[str, tuple[str, str | None, datetime, str]]
+
 
 @dataclass
 class Loaded:
@@ -51,6 +55,9 @@ class Loaded:
     closed_tasks: list[HumanTask] = field(default_factory=list)
     # An instance inserted by this transaction (start): it has no task, timer or job rows to read yet.
     new: bool = False
+    # The instance's open task rows as the command that left `workflow` in the cache wrote them (spiff task id ->
+    # row id, pause reason, created_at, bpmn_id); None: read them. See `_OPEN_ROWS`.
+    open_rows: OpenRows | None = None
 
 
 def lock_instance(session: Session, instance_id: str) -> ProcessInstance:
@@ -78,10 +85,28 @@ def load(session: Session, ctx: EngineContext, instance: ProcessInstance) -> Loa
         assert definition is not None  # FK
         parsed = ctx.specs.get(definition)
     workflow = ctx.workflows.take(instance)  # the object the last command left, if it is exactly this state
+    open_rows = None
     if workflow is None:
         workflow = load_workflow(instance.state_json, parsed.spec, parsed.subprocess_specs)
+    else:
+        open_rows = workflow.__dict__.pop(_OPEN_ROWS, None)
     runtime.bind_calendar(workflow, calendars.lazy(session, ctx))  # timers count with the loaded schedules
-    return Loaded(instance, definition, parsed, workflow, jobs_waiting=runtime.waits_for_jobs(workflow))
+    return Loaded(instance, definition, parsed, workflow, jobs_waiting=runtime.waits_for_jobs(workflow),
+                  open_rows=open_rows)
+
+
+# The open task rows a command's persist left, kept on the workflow object it gives back to the cache: the next
+# command that takes that object from the cache (the instance's version and state unchanged since, so no other
+# command ran on it) knows them without reading them (issue 14: the read grew with a fan-out's open branches, ~3 us
+# per row). Only `persist` writes task rows' status (a clerk's completion closes its row before and lists it in
+# `Loaded.closed_tasks`); terminating or migrating an instance changes its rows otherwise, and neither hands the
+# map on (terminate gives no workflow back; a migration persists a new `Loaded`). With APPROVALS_CHECK_DUMPS=1
+# (the test suite) every use is compared with the rows read.
+_OPEN_ROWS = "_engine_open_task_rows"
+
+
+class OpenRowsMismatch(AssertionError):
+    """The open task rows kept with a cached workflow differ from the table (only with APPROVALS_CHECK_DUMPS=1)."""
 
 
 def record(session: Session, ctx: EngineContext, instance_id: str | None, kind: str, *, actor: str,
@@ -97,8 +122,8 @@ def persist(session: Session, ctx: EngineContext, loaded: Loaded, result: runtim
     if result.completed_elements:
         record(session, ctx, instance.id, EventKind.INSTANCE_ADVANCED, actor=actor, now=now,
                payload={"elements": result.completed_elements})
-    open_tasks, paused_before = _sync_human_tasks(session, ctx, instance, parsed, result, actor=actor, now=now,
-                                                  new=loaded.new)
+    open_tasks, paused_before, open_rows = _sync_human_tasks(session, ctx, instance, parsed, result, actor=actor,
+                                                             now=now, new=loaded.new, known=_known_open_rows(loaded))
     # An open clock pause belongs to a task that was open and pausing at the last persist (pauses.sync opens and
     # closes them; the instance lock serializes commands): if no such task, closed or open, and no task pausing
     # now, there is nothing to open, close, freeze or thaw, and its read is skipped.
@@ -122,7 +147,17 @@ def persist(session: Session, ctx: EngineContext, loaded: Loaded, result: runtim
             setattr(instance, key, value)
     session.flush()  # what callers changed through the ORM (usually nothing)
     history.write_pending(session)  # the command's events: one INSERT (services/event_batch.py)
+    workflow.__dict__[_OPEN_ROWS] = open_rows
     ctx.workflows.give_back_after_commit(session, instance, workflow, loaded.changed_since)
+
+
+def _known_open_rows(loaded: Loaded) -> OpenRows | None:
+    """The open task rows without reading them, if the cached workflow carried them: minus the rows this command
+    closed before persist."""
+    if loaded.open_rows is None:
+        return None
+    closed = {row.id for row in loaded.closed_tasks}
+    return {spiff_id: entry for spiff_id, entry in loaded.open_rows.items() if entry[0] not in closed}
 
 
 def _deemed_approved(row: HumanTask, now: datetime) -> bool:
@@ -139,7 +174,7 @@ def _deemed_approved(row: HumanTask, now: datetime) -> bool:
 
 
 _OPEN_TASKS = (
-    select(HumanTask.id, HumanTask.spiff_task_id, HumanTask.properties)
+    select(HumanTask.id, HumanTask.spiff_task_id, HumanTask.properties, HumanTask.created_at, HumanTask.bpmn_id)
     .where(HumanTask.instance_id == bindparam("instance_id"), HumanTask.status == HumanTaskStatus.OPEN)
     .order_by(HumanTask.created_at, HumanTask.bpmn_id)  # events in the same order on replay (issue 13)
 )
@@ -159,27 +194,46 @@ def _transient_task(values: dict[str, Any]) -> HumanTask:
     return row
 
 
-def _sync_human_tasks(session: Session, ctx: EngineContext, instance: ProcessInstance, parsed: ParsedProcess,
-                      result: runtime.StepResult, *, actor: str, now: datetime,
-                      new: bool = False) -> tuple[list[HumanTask], bool]:
-    """Open a row per new ready user task, cancel rows whose task is gone; returns what pauses.sync needs: the
-    new rows and the open rows that pause the instance's clock, and whether any row open before did."""
+def _read_open_rows(session: Session, instance: ProcessInstance) -> OpenRows:
     # Ids and properties only: a wide fan-out has dozens of open rows and a command changes one or two, so only
     # those (and the open ones that pause the clock) are loaded as objects; each row's pause reason is asked once.
-    open_rows = {
-        spiff_id: (row_id, sla.pause_reason(properties))
-        for row_id, spiff_id, properties in ([] if new else core_rows.read(session, _OPEN_TASKS,
-                                                                            {"instance_id": instance.id}))
-    }
+    return {spiff_id: (row_id, sla.pause_reason(properties), created_at, bpmn_id)
+            for row_id, spiff_id, properties, created_at, bpmn_id in core_rows.read(
+                session, _OPEN_TASKS, {"instance_id": instance.id})}
+
+
+def _order_key(entry: tuple[str, str | None, datetime, str]) -> tuple[datetime, str]:
+    return entry[2], entry[3]
+
+
+def _sync_human_tasks(session: Session, ctx: EngineContext, instance: ProcessInstance, parsed: ParsedProcess,
+                      result: runtime.StepResult, *, actor: str, now: datetime, new: bool = False,
+                      known: OpenRows | None = None) -> tuple[list[HumanTask], bool, OpenRows]:
+    """Open a row per new ready user task, cancel rows whose task is gone; returns what pauses.sync needs: the
+    new rows and the open rows that pause the instance's clock, and whether any row open before did; and the open
+    rows afterwards (`_OPEN_ROWS`). `known`: the open rows, not read."""
+    if new:
+        open_rows: OpenRows = {}
+    elif known is None:
+        open_rows = _read_open_rows(session, instance)
+    else:
+        open_rows = known
+        if os.environ.get("APPROVALS_CHECK_DUMPS") == "1":
+            read = _read_open_rows(session, instance)
+            # The order too (the cancellations' events follow it), as far as the query defines it.
+            if read != known or list(map(_order_key, read.values())) != list(map(_order_key, known.values())):
+                raise OpenRowsMismatch(f"instance {instance.id}: kept {known}, read {read}")
+    after = dict(open_rows)
     ready = {t.spiff_task_id: t for t in result.human_tasks}
-    still_open = [session.get_one(HumanTask, row_id) for spiff_id, (row_id, pausing) in open_rows.items()
+    still_open = [session.get_one(HumanTask, row_id) for spiff_id, (row_id, pausing, *_rest) in open_rows.items()
                   if spiff_id in ready and pausing]
     calendar = calendars.current(session, ctx) if ready.keys() - open_rows.keys() else None
-    for spiff_id, (row_id, _pausing) in open_rows.items():
+    for spiff_id, (row_id, *_rest) in open_rows.items():
         if spiff_id not in ready:
             # Gone without a clerk's completion: cancelled by a timer, an error path or termination.
             row = session.get_one(HumanTask, row_id)
             core_rows.update_object(session, row, {"status": HumanTaskStatus.CANCELLED, "completed_at": now})
+            del after[spiff_id]
             record(session, ctx, instance.id, EventKind.TASK_CANCELLED, actor=actor, now=now,
                    payload={"task_id": row.id, "bpmn_id": row.bpmn_id})
             if _deemed_approved(row, now):
@@ -215,11 +269,14 @@ def _sync_human_tasks(session: Session, ctx: EngineContext, instance: ProcessIns
         assert calendar is not None
         sla.apply_limits(row, calendar)  # review tasks: committed and statutory dues
         inserts.append({column: getattr(row, column) for column in _TASK_COLUMNS})
+        after[spiff_id] = (row.id, sla.pause_reason(row.properties), row.created_at, row.bpmn_id)
         still_open.append(row)
         record(session, ctx, instance.id, EventKind.TASK_CREATED, actor=actor, now=now,
                payload={"task_id": row.id, "bpmn_id": row.bpmn_id, "candidate_groups": row.candidate_groups})
     core_rows.insert_rows(session, HumanTask, inserts)
-    return still_open, any(pausing for _row_id, pausing in open_rows.values())
+    if inserts:  # in the query's order (a stable sort: rows of the same instant and element as inserted)
+        after = dict(sorted(after.items(), key=lambda item: _order_key(item[1])))
+    return still_open, any(entry[1] for entry in open_rows.values()), after
 
 
 _WAITING_TIMERS = (

@@ -8,16 +8,17 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import event, select
 
 from engine.bpmn.canonical import canonical_state
 from engine.bpmn.serialization import load_workflow
 from engine.clock import SimulatedClock
 from engine.dto import DefinitionOut
 from engine.errors import FormInvalid
-from engine.models import ProcessDefinition, ProcessInstance
+from engine.models import HumanTask, ProcessDefinition, ProcessInstance
 from engine.services import history
 from engine.services.commands import run_command
-from engine.services.execution import load, lock_instance
+from engine.services.execution import OpenRowsMismatch, load, lock_instance
 from engine.services.workflow_cache import WorkflowCache
 from tests.audit_support import APPROVE, complete, start
 from tests.conftest import engine_state
@@ -97,3 +98,57 @@ def test_values_json_would_change_are_never_cached(app: Flask, deploy: Callable[
 
     run_command(state.sessions, put_a_tuple)
     assert len(state.ctx.workflows) == 0
+
+
+def _open_rows_reads(state: Any) -> list[str]:
+    """Records the open task rows' query (services/execution._OPEN_TASKS) while listening."""
+    seen: list[str] = []
+
+    def listen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if " ".join(statement.split()).startswith(
+                "SELECT human_tasks.id, human_tasks.spiff_task_id, human_tasks.properties"):
+            seen.append(statement)
+
+    event.listen(state.db_engine, "before_cursor_execute", listen)
+    return seen
+
+
+def test_the_open_task_rows_travel_with_the_cached_workflow(app: Flask, deploy: Callable[..., DefinitionOut],
+                                                            clock: SimulatedClock,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A command that takes the workflow from the cache knows the instance's open task rows from the command that
+    left it there: it does not read them, and ends with the same rows and events as with reloads (above)."""
+    deploy("sample_review")
+    state = engine_state(app)
+    monkeypatch.setenv("APPROVALS_CHECK_DUMPS", "0")  # the check reads them too
+    reads = _open_rows_reads(state)
+    instance_id = _scenario(app, clock)
+    assert state.ctx.workflows.hits == 3 and reads == []
+    state.ctx.workflows.clear()  # a reload: read once, then carried again
+    run_command(state.sessions, lambda s: persist_again(s, state, instance_id))
+    assert len(reads) == 1
+    run_command(state.sessions, lambda s: persist_again(s, state, instance_id))
+    assert len(reads) == 1
+
+
+def persist_again(session: Any, state: Any, instance_id: str) -> None:
+    from engine.bpmn import runtime
+    from engine.services.execution import persist
+
+    loaded = load(session, state.ctx, lock_instance(session, instance_id))
+    persist(session, state.ctx, loaded, runtime.snapshot(loaded.workflow), actor="t", now=state.clock.now())
+
+
+def test_rows_changed_behind_the_kept_ones_are_caught_by_the_check(app: Flask,
+                                                                   deploy: Callable[..., DefinitionOut]) -> None:
+    """With APPROVALS_CHECK_DUMPS=1 (the suite's setting) every use of the kept rows is compared with the table: a
+    task row closed without going through a command (nor bumping the instance's version) is named."""
+    deploy("sample_review")
+    state = engine_state(app)
+    instance_id = start(app, "sample_review", {"project": "示范"})
+    with state.sessions.begin() as session:
+        row = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id)).first()
+        assert row is not None
+        row.status = "cancelled"
+    with pytest.raises(OpenRowsMismatch):
+        run_command(state.sessions, lambda s: persist_again(s, state, instance_id))
