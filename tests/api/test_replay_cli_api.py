@@ -93,7 +93,10 @@ def test_replay_all_verify_passes_then_names_a_tampered_instance(app: Flask, set
     with engine_state(app).sessions.begin() as session:
         instance = session.get(ProcessInstance, victim)
         assert instance is not None
-        instance.state_json = instance.state_json.replace('"project":"项目3"', '"project":"项目X"')
+        # The state is stored in ASCII: the name is written as json.dumps writes it (\u escapes).
+        tampered = instance.state_json.replace(f'"project":{json.dumps("项目3")}', f'"project":{json.dumps("项目X")}')
+        assert tampered != instance.state_json
+        instance.state_json = tampered
     result = run_cli(config, "replay", "--all", "--verify")
     assert result.exit_code == 1
     assert f"FAIL  {victim}" in result.output and "项目X" in result.output

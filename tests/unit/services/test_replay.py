@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
@@ -95,8 +96,10 @@ def test_a_tampered_state_is_named(app: Flask, deploy: Callable[..., DefinitionO
     with state.sessions.begin() as session:
         instance = session.get(ProcessInstance, instance_id)
         assert instance is not None
-        instance.state_json = instance.state_json.replace('"符合要求"', '"同意"').replace(
+        tampered = instance.state_json.replace(json.dumps("符合要求"), json.dumps("同意")).replace(  # stored in ASCII
             '"decision":"approve"', '"decision":"reject"', 1)
+        assert json.dumps("同意") in tampered
+        instance.state_json = tampered
     report = _replay(app, instance_id, verify=True)
     assert not report.ok and report.difference is not None
     assert report.difference.seq is None and "stored state differs" in report.difference.message
