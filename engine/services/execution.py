@@ -10,7 +10,8 @@ import os
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from operator import attrgetter
+from typing import Any, NamedTuple
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from sqlalchemy import bindparam, inspect, select
@@ -34,8 +35,18 @@ from engine.services import calendars, core_rows, history, job_rows, pauses, sla
 from engine.services.context import EngineContext
 from engine.services.workflow_cache import command_clock
 
-# An instance's open task rows: spiff task id -> row id, pause reason, and the query's order (created_at, bpmn_id).
-OpenRows = dict[str, tuple[str, str | None, datetime, str]]
+
+class OpenRow(NamedTuple):
+    """An open task row as persist needs it: its id, pause reason, and the query's order (created_at, bpmn_id)."""
+
+    row_id: str
+    pausing: str | None
+    created_at: datetime
+    bpmn_id: str
+
+
+OpenRows = dict[str, OpenRow]  # by spiff task id
+_ORDER = attrgetter("created_at", "bpmn_id")  # _OPEN_TASKS's order
 
 
 @dataclass
@@ -55,8 +66,8 @@ class Loaded:
     closed_tasks: list[HumanTask] = field(default_factory=list)
     # An instance inserted by this transaction (start): it has no task, timer or job rows to read yet.
     new: bool = False
-    # The instance's open task rows as the command that left `workflow` in the cache wrote them (spiff task id ->
-    # row id, pause reason, created_at, bpmn_id); None: read them. See `_OPEN_ROWS`.
+    # The instance's open task rows as the command that left `workflow` in the cache wrote them; None: read them.
+    # See `_OPEN_ROWS`.
     open_rows: OpenRows | None = None
 
 
@@ -157,7 +168,7 @@ def _known_open_rows(loaded: Loaded) -> OpenRows | None:
     if loaded.open_rows is None:
         return None
     closed = {row.id for row in loaded.closed_tasks}
-    return {spiff_id: entry for spiff_id, entry in loaded.open_rows.items() if entry[0] not in closed}
+    return {spiff_id: row for spiff_id, row in loaded.open_rows.items() if row.row_id not in closed}
 
 
 def _deemed_approved(row: HumanTask, now: datetime) -> bool:
@@ -197,13 +208,9 @@ def _transient_task(values: dict[str, Any]) -> HumanTask:
 def _read_open_rows(session: Session, instance: ProcessInstance) -> OpenRows:
     # Ids and properties only: a wide fan-out has dozens of open rows and a command changes one or two, so only
     # those (and the open ones that pause the clock) are loaded as objects; each row's pause reason is asked once.
-    return {spiff_id: (row_id, sla.pause_reason(properties), created_at, bpmn_id)
+    return {spiff_id: OpenRow(row_id, sla.pause_reason(properties), created_at, bpmn_id)
             for row_id, spiff_id, properties, created_at, bpmn_id in core_rows.read(
                 session, _OPEN_TASKS, {"instance_id": instance.id})}
-
-
-def _order_key(entry: tuple[str, str | None, datetime, str]) -> tuple[datetime, str]:
-    return entry[2], entry[3]
 
 
 def _sync_human_tasks(session: Session, ctx: EngineContext, instance: ProcessInstance, parsed: ParsedProcess,
@@ -221,17 +228,17 @@ def _sync_human_tasks(session: Session, ctx: EngineContext, instance: ProcessIns
         if os.environ.get("APPROVALS_CHECK_DUMPS") == "1":
             read = _read_open_rows(session, instance)
             # The order too (the cancellations' events follow it), as far as the query defines it.
-            if read != known or list(map(_order_key, read.values())) != list(map(_order_key, known.values())):
+            if read != known or list(map(_ORDER, read.values())) != list(map(_ORDER, known.values())):
                 raise OpenRowsMismatch(f"instance {instance.id}: kept {known}, read {read}")
     after = dict(open_rows)
     ready = {t.spiff_task_id: t for t in result.human_tasks}
-    still_open = [session.get_one(HumanTask, row_id) for spiff_id, (row_id, pausing, *_rest) in open_rows.items()
-                  if spiff_id in ready and pausing]
+    still_open = [session.get_one(HumanTask, row.row_id) for spiff_id, row in open_rows.items()
+                  if spiff_id in ready and row.pausing]
     calendar = calendars.current(session, ctx) if ready.keys() - open_rows.keys() else None
-    for spiff_id, (row_id, *_rest) in open_rows.items():
+    for spiff_id, open_row in open_rows.items():
         if spiff_id not in ready:
             # Gone without a clerk's completion: cancelled by a timer, an error path or termination.
-            row = session.get_one(HumanTask, row_id)
+            row = session.get_one(HumanTask, open_row.row_id)
             core_rows.update_object(session, row, {"status": HumanTaskStatus.CANCELLED, "completed_at": now})
             del after[spiff_id]
             record(session, ctx, instance.id, EventKind.TASK_CANCELLED, actor=actor, now=now,
@@ -269,14 +276,14 @@ def _sync_human_tasks(session: Session, ctx: EngineContext, instance: ProcessIns
         assert calendar is not None
         sla.apply_limits(row, calendar)  # review tasks: committed and statutory dues
         inserts.append({column: getattr(row, column) for column in _TASK_COLUMNS})
-        after[spiff_id] = (row.id, sla.pause_reason(row.properties), row.created_at, row.bpmn_id)
+        after[spiff_id] = OpenRow(row.id, sla.pause_reason(row.properties), row.created_at, row.bpmn_id)
         still_open.append(row)
         record(session, ctx, instance.id, EventKind.TASK_CREATED, actor=actor, now=now,
                payload={"task_id": row.id, "bpmn_id": row.bpmn_id, "candidate_groups": row.candidate_groups})
     core_rows.insert_rows(session, HumanTask, inserts)
     if inserts:  # in the query's order (a stable sort: rows of the same instant and element as inserted)
-        after = dict(sorted(after.items(), key=lambda item: _order_key(item[1])))
-    return still_open, any(entry[1] for entry in open_rows.values()), after
+        after = dict(sorted(after.items(), key=lambda item: _ORDER(item[1])))
+    return still_open, any(row.pausing for row in open_rows.values()), after
 
 
 _WAITING_TIMERS = (
