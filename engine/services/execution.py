@@ -6,11 +6,12 @@ lock -> load -> (caller re-checks its target and applies) -> engine steps -> syn
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
-from operator import attrgetter
+from datetime import UTC, date, datetime
+from operator import attrgetter, is_not
 from typing import Any, NamedTuple
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -49,6 +50,36 @@ OpenRows = dict[str, OpenRow]  # by spiff task id
 _ORDER = attrgetter("created_at", "bpmn_id")  # _OPEN_TASKS's order
 
 
+class WaitingRow(NamedTuple):
+    """A waiting timer row as the timers' sync compares and records it: `_WAITING_TIMERS`'s columns."""
+
+    id: str
+    spiff_task_id: str
+    bpmn_id: str
+    due_at: datetime | None
+    calendar: str
+    provisional: bool
+    pausable: bool
+    paused_on: date | None
+    basis: dict[str, Any] | None
+
+
+WaitingRows = dict[str, WaitingRow]  # by spiff task id
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _timer_order(row: WaitingRow) -> tuple[bool, datetime, str]:
+    """`_WAITING_TIMERS`'s order: due_at with NULLs first, then bpmn_id."""
+    return row.due_at is not None, row.due_at or _EPOCH, row.bpmn_id
+
+
+class KeptRows(NamedTuple):
+    """The rows a command's persist left, kept on the workflow it gives back to the cache (`_KEPT_ROWS`)."""
+
+    open_tasks: OpenRows
+    waiting_timers: WaitingRows
+
+
 @dataclass
 class Loaded:
     instance: ProcessInstance
@@ -66,9 +97,10 @@ class Loaded:
     closed_tasks: list[HumanTask] = field(default_factory=list)
     # An instance inserted by this transaction (start): it has no task, timer or job rows to read yet.
     new: bool = False
-    # The instance's open task rows as the command that left `workflow` in the cache wrote them; None: read them.
-    # See `_OPEN_ROWS`.
+    # The instance's open task rows and waiting timer rows as the command that left `workflow` in the cache wrote
+    # them; None: read them. See `_KEPT_ROWS`.
     open_rows: OpenRows | None = None
+    waiting_timers: WaitingRows | None = None
 
 
 def lock_instance(session: Session, instance_id: str) -> ProcessInstance:
@@ -96,28 +128,33 @@ def load(session: Session, ctx: EngineContext, instance: ProcessInstance) -> Loa
         assert definition is not None  # FK
         parsed = ctx.specs.get(definition)
     workflow = ctx.workflows.take(instance)  # the object the last command left, if it is exactly this state
-    open_rows = None
+    kept = None
     if workflow is None:
         workflow = load_workflow(instance.state_json, parsed.spec, parsed.subprocess_specs)
     else:
-        open_rows = workflow.__dict__.pop(_OPEN_ROWS, None)
+        kept = workflow.__dict__.pop(_KEPT_ROWS, None)
     runtime.bind_calendar(workflow, calendars.lazy(session, ctx))  # timers count with the loaded schedules
     return Loaded(instance, definition, parsed, workflow, jobs_waiting=runtime.waits_for_jobs(workflow),
-                  open_rows=open_rows)
+                  open_rows=kept.open_tasks if kept else None, waiting_timers=kept.waiting_timers if kept else None)
 
 
-# The open task rows a command's persist left, kept on the workflow object it gives back to the cache: the next
-# command that takes that object from the cache (the instance's version and state unchanged since, so no other
-# command ran on it) knows them without reading them (issue 14: the read grew with a fan-out's open branches, ~3 us
-# per row). Only `persist` writes task rows' status (a clerk's completion closes its row before and lists it in
-# `Loaded.closed_tasks`); terminating or migrating an instance changes its rows otherwise, and neither hands the
-# map on (terminate gives no workflow back; a migration persists a new `Loaded`). With APPROVALS_CHECK_DUMPS=1
-# (the test suite) every use is compared with the rows read.
-_OPEN_ROWS = "_engine_open_task_rows"
+# The open task rows and waiting timer rows a command's persist left, kept on the workflow object it gives back to
+# the cache: the next command that takes that object from the cache (the instance's version and state unchanged
+# since, so no other command ran on it) knows them without reading them (issue 14: both reads grew with a
+# fan-out's open branches, ~3 us per row). Only `persist` writes task rows' status (a clerk's completion closes
+# its row before and lists it in `Loaded.closed_tasks`) and waiting timer rows; terminating or migrating an
+# instance changes its rows otherwise, and neither hands the map on (terminate gives no workflow back; a migration
+# persists a new `Loaded`); a timer's incident bumps the instance's version (services/timers.py). With
+# APPROVALS_CHECK_DUMPS=1 (the test suite) every use is compared with the rows read.
+_KEPT_ROWS = "_engine_kept_rows"
 
 
-class OpenRowsMismatch(AssertionError):
-    """The open task rows kept with a cached workflow differ from the table (only with APPROVALS_CHECK_DUMPS=1)."""
+class KeptRowsMismatch(AssertionError):
+    """Rows kept with a cached workflow differ from the table (only with APPROVALS_CHECK_DUMPS=1)."""
+
+
+def _checking() -> bool:
+    return os.environ.get("APPROVALS_CHECK_DUMPS") == "1"
 
 
 def record(session: Session, ctx: EngineContext, instance_id: str | None, kind: str, *, actor: str,
@@ -140,7 +177,8 @@ def persist(session: Session, ctx: EngineContext, loaded: Loaded, result: runtim
     # now, there is nothing to open, close, freeze or thaw, and its read is skipped.
     if paused_before or any(sla.pauses_clock(t) for t in [*loaded.closed_tasks, *open_tasks]):
         result = pauses.sync(session, ctx, loaded, result, actor=actor, now=now, open_tasks=open_tasks)
-    _sync_timers(session, ctx, instance, workflow, result, actor=actor, now=now, new=loaded.new)
+    waiting = _sync_timers(session, ctx, instance, workflow, result, actor=actor, now=now, new=loaded.new,
+                           known=loaded.waiting_timers)
     if loaded.jobs_waiting or result.job_requests:
         job_rows.sync(session, ctx, instance, workflow, result, actor=actor, now=now, new=loaded.new)
     values: dict[str, Any] = {}
@@ -158,7 +196,7 @@ def persist(session: Session, ctx: EngineContext, loaded: Loaded, result: runtim
             setattr(instance, key, value)
     session.flush()  # what callers changed through the ORM (usually nothing)
     history.write_pending(session)  # the command's events: one INSERT (services/event_batch.py)
-    workflow.__dict__[_OPEN_ROWS] = open_rows
+    workflow.__dict__[_KEPT_ROWS] = KeptRows(open_rows, waiting)
     ctx.workflows.give_back_after_commit(session, instance, workflow, loaded.changed_since)
 
 
@@ -218,18 +256,18 @@ def _sync_human_tasks(session: Session, ctx: EngineContext, instance: ProcessIns
                       known: OpenRows | None = None) -> tuple[list[HumanTask], bool, OpenRows]:
     """Open a row per new ready user task, cancel rows whose task is gone; returns what pauses.sync needs: the
     new rows and the open rows that pause the instance's clock, and whether any row open before did; and the open
-    rows afterwards (`_OPEN_ROWS`). `known`: the open rows, not read."""
+    rows afterwards (`_KEPT_ROWS`). `known`: the open rows, not read."""
     if new:
         open_rows: OpenRows = {}
     elif known is None:
         open_rows = _read_open_rows(session, instance)
     else:
         open_rows = known
-        if os.environ.get("APPROVALS_CHECK_DUMPS") == "1":
+        if _checking():
             read = _read_open_rows(session, instance)
             # The order too (the cancellations' events follow it), as far as the query defines it.
             if read != known or list(map(_ORDER, read.values())) != list(map(_ORDER, known.values())):
-                raise OpenRowsMismatch(f"instance {instance.id}: kept {known}, read {read}")
+                raise KeptRowsMismatch(f"instance {instance.id}: kept open tasks {known}, read {read}")
     after = dict(open_rows)
     ready = {t.spiff_task_id: t for t in result.human_tasks}
     still_open = [session.get_one(HumanTask, row.row_id) for spiff_id, row in open_rows.items()
@@ -296,11 +334,43 @@ _WAITING_TIMERS = (
 )
 
 
+def _read_waiting_timers(session: Session, instance: ProcessInstance) -> WaitingRows:
+    return {row.spiff_task_id: WaitingRow(*row)
+            for row in core_rows.read(session, _WAITING_TIMERS, {"instance_id": instance.id})}
+
+
+def _as_read(values: dict[str, Any]) -> dict[str, Any]:
+    """Mirrored values as a read of the row gives them back: the due in UTC, the basis a JSON copy (the timer's
+    own dict changes in place)."""
+    values = dict(values)
+    due, basis = values.get("due_at"), values.get("basis")
+    if due is not None:
+        values["due_at"] = due.astimezone(UTC)
+    if basis is not None:
+        values["basis"] = json.loads(json.dumps(basis))
+    return values
+
+
 def _sync_timers(session: Session, ctx: EngineContext, instance: ProcessInstance, workflow: BpmnWorkflow,
-                 result: runtime.StepResult, *, actor: str, now: datetime, new: bool = False) -> None:
-    waiting_rows = {} if new else {
-        row.spiff_task_id: row for row in core_rows.read(session, _WAITING_TIMERS, {"instance_id": instance.id})}
+                 result: runtime.StepResult, *, actor: str, now: datetime, new: bool = False,
+                 known: WaitingRows | None = None) -> WaitingRows:
+    """Mirror the waiting timers in rows: update, fire or cancel the waiting rows, insert the new; returns the
+    waiting rows afterwards (`_KEPT_ROWS`). `known`: the waiting rows, not read."""
+    if new:
+        waiting_rows: WaitingRows = {}
+    elif known is None:
+        waiting_rows = _read_waiting_timers(session, instance)
+    else:
+        waiting_rows = known
+        if _checking():
+            read = _read_waiting_timers(session, instance)
+            # Compared as written (repr: a due in another time zone would be equal, yet recorded otherwise), in
+            # order as far as the query defines it (the events follow it).
+            if (repr(sorted(read.items())) != repr(sorted(known.items()))
+                    or list(map(_timer_order, read.values())) != list(map(_timer_order, known.values()))):
+                raise KeptRowsMismatch(f"instance {instance.id}: kept waiting timers {known}, read {read}")
     waiting = {t.spiff_task_id: t for t in result.timers}
+    after: list[WaitingRow] = []
     for spiff_id, row in waiting_rows.items():
         if spiff_id in waiting:
             timer = waiting[spiff_id]
@@ -309,7 +379,9 @@ def _sync_timers(session: Session, ctx: EngineContext, instance: ProcessInstance
                 timer_rows.fired(session, row.due_at, now)
                 record(session, ctx, instance.id, EventKind.TIMER_FIRED, actor=actor, now=now,
                        payload={"timer_id": row.id, "bpmn_id": row.bpmn_id, "due_at": row.due_at, "cycle": True})
-            core_rows.update_row(session, Timer, row.id, timer_rows.changes(row, timer))
+            changes = timer_rows.changes(row, timer)
+            core_rows.update_row(session, Timer, row.id, changes)
+            after.append(row._replace(**_as_read(changes)) if changes else row)
             continue
         fired = runtime.task_state(workflow, spiff_id) == "COMPLETED"
         if fired:
@@ -325,10 +397,15 @@ def _sync_timers(session: Session, ctx: EngineContext, instance: ProcessInstance
         if spiff_id in waiting_rows:
             continue
         timer_id = str(uuid.uuid4())
+        values = timer_rows.mirrored(timer)
         inserts.append({"id": timer_id, "instance_id": instance.id, "spiff_task_id": spiff_id,
                         "bpmn_id": timer.bpmn_id, "status": TimerStatus.WAITING, "created_at": now, "fired_at": None,
-                        **timer_rows.mirrored(timer)})
+                        **values})
+        after.append(WaitingRow(timer_id, spiff_id, timer.bpmn_id, **_as_read(values)))
         record(session, ctx, instance.id, EventKind.TIMER_SCHEDULED, actor=actor, now=now,
                payload={"timer_id": timer_id, "bpmn_id": timer.bpmn_id, "due_at": timer.due_at,
                         "calendar": timer.calendar, "provisional": timer.provisional})
     core_rows.insert_rows(session, Timer, inserts)
+    if inserts or len(after) != len(waiting_rows) or any(map(is_not, after, waiting_rows.values())):
+        after.sort(key=_timer_order)  # stable: rows of the same due and element keep the read's order
+    return {row.spiff_task_id: row for row in after}

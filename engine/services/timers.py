@@ -93,10 +93,13 @@ def _incident(sessions: sessionmaker[Session], ctx: EngineContext, timer_id: str
     detail = error.detail if isinstance(error, EngineError) else f"{type(error).__name__}: {error}"
     with sessions.begin() as session:
         timer = session.get(Timer, timer_id)
-        execution.lock_instance(session, instance_id)
+        instance = execution.lock_instance(session, instance_id)
         if timer is None or timer.status != TimerStatus.WAITING:
             return
         timer.status = TimerStatus.INCIDENT
+        # A new version: a workflow cached at the old one carries its waiting timer rows, this one among them
+        # (execution._KEPT_ROWS), and must not be taken again.
+        core_rows.save_instance(session, instance, {"updated_at": now})
         execution.record(session, ctx, instance_id, EventKind.INSTANCE_INCIDENT, actor=SCHEDULER_ACTOR, now=now,
                          payload={"timer_id": timer_id, "bpmn_id": timer.bpmn_id, "error": detail[:2000]})
 

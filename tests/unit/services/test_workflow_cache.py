@@ -16,15 +16,16 @@ from engine.bpmn.serialization import load_workflow
 from engine.clock import SimulatedClock
 from engine.dto import DefinitionOut
 from engine.errors import FormInvalid
-from engine.models import HumanTask, ProcessDefinition, ProcessInstance
-from engine.services import history
+from engine.models import HumanTask, ProcessDefinition, ProcessInstance, Timer
+from engine.services import history, instances, timers
 from engine.services.commands import run_command
-from engine.services.execution import OpenRowsMismatch, load, lock_instance, persist
+from engine.services.execution import KeptRowsMismatch, load, lock_instance, persist
 from engine.services.workflow_cache import WorkflowCache
 from tests.audit_support import APPROVE, complete, start
-from tests.conftest import engine_state
+from tests.conftest import DATA, engine_state
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+TIMERS = DATA / "bpmn"
 
 
 def _scenario(app: Flask, clock: SimulatedClock) -> str:
@@ -147,5 +148,89 @@ def test_rows_changed_behind_the_kept_ones_are_caught_by_the_check(app: Flask,
         row = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id)).first()
         assert row is not None
         row.status = "cancelled"
-    with pytest.raises(OpenRowsMismatch):
+    with pytest.raises(KeptRowsMismatch):
         run_command(state.sessions, lambda s: _persist_again(s, state, instance_id))
+
+
+def _waiting_timers_reads(state: Any) -> list[str]:
+    """Records the waiting timer rows' query (services/execution._WAITING_TIMERS) while listening."""
+    seen: list[str] = []
+
+    def listen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if " ".join(statement.split()).startswith(
+                "SELECT timers.id, timers.spiff_task_id, timers.bpmn_id, timers.due_at"):
+            seen.append(statement)
+
+    event.listen(state.db_engine, "before_cursor_execute", listen)
+    return seen
+
+
+def _tick(state: Any, at: datetime) -> timers.FireReport:
+    state.clock.set(at)
+    return timers.fire_due(state.sessions, state.ctx, at, 100)
+
+
+def test_the_waiting_timer_rows_travel_with_the_cached_workflow(app: Flask, deploy: Callable[..., DefinitionOut],
+                                                                clock: SimulatedClock,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Timers scheduled, fired one after the other (a cycle included) by commands on the cached workflow: none
+    reads the waiting timer rows, and the rows end as with reloads."""
+    deploy(TIMERS / "timer_kinds.bpmn")
+    state = engine_state(app)
+    monkeypatch.setenv("APPROVALS_CHECK_DUMPS", "0")  # the check reads them too
+    reads = _waiting_timers_reads(state)
+
+    def run() -> list[tuple[str, str, datetime | None]]:
+        clock.set(T0)
+        instance_id = run_command(state.sessions, lambda s: instances.start(
+            s, state.ctx, "timer_kinds", {"hearing_at": "2026-03-02T12:00:00+08:00"}, actor="t", now=T0)).id
+        for hours in (1, 3, 4, 5):  # the hour's wait, the date, then the reminder cycle twice
+            assert len(_tick(state, T0 + timedelta(hours=hours)).fired) == 1
+        with state.sessions() as session:
+            rows = session.execute(select(Timer.bpmn_id, Timer.status, Timer.due_at)
+                                   .where(Timer.instance_id == instance_id).order_by(Timer.created_at)).all()
+        return [tuple(row) for row in rows]
+
+    cached_rows = run()
+    assert state.ctx.workflows.hits == 4 and reads == []
+    state.ctx.workflows = WorkflowCache(maxsize=0)  # every command reloads and reads the rows
+    reloaded_rows = run()
+    assert len(reads) == 4
+    assert cached_rows == reloaded_rows
+    assert [status for _, status, _ in cached_rows] == ["fired", "fired", "fired"]  # one row for the cycle
+
+
+def test_a_timer_row_changed_behind_the_kept_ones_is_caught_by_the_check(
+        app: Flask, deploy: Callable[..., DefinitionOut]) -> None:
+    """A waiting timer's due moved in its row without a command (nor a new version): named by the check."""
+    deploy(TIMERS / "timer_then_script.bpmn")
+    state = engine_state(app)
+    instance_id = run_command(state.sessions, lambda s: instances.start(
+        s, state.ctx, "timer_then_script", {"divisor": 2}, actor="t", now=state.clock.now())).id
+    with state.sessions.begin() as session:
+        row = session.scalars(select(Timer).where(Timer.instance_id == instance_id)).one()
+        row.due_at = row.due_at + timedelta(minutes=1)
+    with pytest.raises(KeptRowsMismatch, match="waiting timers"):
+        run_command(state.sessions, lambda s: _persist_again(s, state, instance_id))
+
+
+def test_a_timer_incident_leaves_no_cached_workflow_usable(app: Flask, deploy: Callable[..., DefinitionOut],
+                                                           clock: SimulatedClock) -> None:
+    """Another process's failed firing marks the timer row as an incident and bumps the instance's version: a
+    workflow this process cached before, with the timer among its kept waiting rows, is not taken again."""
+    deploy(TIMERS / "timer_then_script.bpmn")
+    state = engine_state(app)
+    clock.set(T0)
+    instance_id = run_command(state.sessions, lambda s: instances.start(
+        s, state.ctx, "timer_then_script", {"divisor": 0}, actor="t", now=T0)).id
+    here = state.ctx.workflows
+    assert len(here) == 1
+    state.ctx.workflows = WorkflowCache()  # the other process, whose firing fails
+    assert len(_tick(state, T0 + timedelta(hours=2)).incidents) == 1
+    state.ctx.workflows = here
+    misses = here.misses
+    run_command(state.sessions, lambda s: _persist_again(s, state, instance_id))  # no KeptRowsMismatch
+    assert here.misses == misses + 1
+    with state.sessions() as session:  # as after any reload: the timer still waits in the state, so a new row
+        statuses = session.scalars(select(Timer.status).where(Timer.instance_id == instance_id)).all()
+    assert sorted(statuses) == ["incident", "waiting"]
