@@ -20,26 +20,20 @@ by `claim`, in the same order.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
-
-from engine.models import ServiceJob, ServiceJobStatus
+from engine.app_state import AppState
 from engine.worker.backends import FetchedJob, LocalBackend, TopicLock
-
-# When an open job can next become claimable: the earliest retry of an available one, lock expiry of a locked one
-# (one statement of two index-only minimums).
-_NEXT_CLAIMABLE = select(
-    select(func.min(ServiceJob.run_after)).where(ServiceJob.status == ServiceJobStatus.AVAILABLE).scalar_subquery(),
-    select(func.min(ServiceJob.lock_expires_at)).where(ServiceJob.status == ServiceJobStatus.LOCKED)
-    .scalar_subquery(),
-)
 
 
 class GatedLocalBackend(LocalBackend):
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    """`next_claimable`: the earliest `run_after` of an available job or lock expiry of a locked one (None: no open
+    job), read with two index-only minimums (reads.LoopReads.next_claimable)."""
+
+    def __init__(self, state: AppState, *, next_claimable: Callable[[], datetime | None]) -> None:
+        super().__init__(state)
+        self._next_claimable = next_claimable
         # After an empty claim: (signal generation then, earliest moment an open job can become claimable).
         self._idle: tuple[int, datetime | None] | None = None
         self.skipped = 0  # fetches answered without a claim (tests, profiling)
@@ -61,9 +55,3 @@ class GatedLocalBackend(LocalBackend):
         """The instances whose jobs were fetched (and so run and reported) since the last call."""
         taken, self._instances = self._instances, set()
         return taken
-
-    def _next_claimable(self) -> datetime | None:
-        """The earliest `run_after` of an available job or lock expiry of a locked one (None: no open job)."""
-        with self.state.db_engine.connect() as connection:  # a plain read: no ORM session needed
-            times = connection.execute(_NEXT_CLAIMABLE).one()
-        return min((t for t in times if t is not None), default=None)

@@ -13,8 +13,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, func, literal_column, select
-
 from engine.app_state import AppState, build_state
 from engine.bureau import applicants, applications, credit
 from engine.bureau.catalog import current_catalog
@@ -25,23 +23,15 @@ from engine.calendar import SHANGHAI
 from engine.clock import SimulatedClock
 from engine.config import Settings
 from engine.errors import EngineError
-from engine.models import HumanTask, HumanTaskStatus, Timer, TimerStatus
 from engine.services import deployments, human_tasks, timers
 from engine.services.commands import run_command
 from engine.simulation.behaviour import PROCESS_OF, Project, Rates, draw_projects, plan_task, split_by_applicant
+from engine.simulation.reads import LoopReads
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)  # a Monday
 CACHE_MARGIN = 16  # workflow-cache entries beyond one per project
 QUERY_CHUNK = 500  # instance ids per IN (...) list (SQLite allows 32,766 parameters; keep statements small)
-
-# The loop's own reads, built once (building a select costs more than running these) and bound per call.
-_NEXT_DUE = select(func.min(Timer.due_at)).where(Timer.status == TimerStatus.WAITING, Timer.due_at.is_not(None))
-_NEW_TASKS = (select(HumanTask.id, HumanTask.instance_id, HumanTask.bpmn_id, HumanTask.form_key,
-                     HumanTask.properties, HumanTask.created_at, literal_column("human_tasks.rowid").label("rowid"))
-              .where(HumanTask.status == HumanTaskStatus.OPEN,
-                     HumanTask.instance_id.in_(bindparam("instances", expanding=True)),
-                     HumanTask.created_at >= bindparam("since", type_=HumanTask.__table__.c.created_at.type)))
-_TIMER_INSTANCES = select(Timer.instance_id).where(Timer.id.in_(bindparam("timers", expanding=True)))
+DATABASE = "simulation.sqlite3"  # the file in the simulation's directory
 
 
 class OpenTask(Protocol):
@@ -93,7 +83,7 @@ def simulation_settings(base: Settings, directory: Path) -> Settings:
     only a process killed in the middle of a commit could leave the file unusable, and its run has failed anyway."""
     return replace(
         base,
-        database=replace(base.database, url=f"sqlite:///{directory / 'simulation.sqlite3'}", sqlite_synchronous="OFF",
+        database=replace(base.database, url=f"sqlite:///{directory / DATABASE}", sqlite_synchronous="OFF",
                          sqlite_journal_mode="MEMORY"),
         paths=replace(base.paths, var=str(directory / "var")),
         scheduler=replace(base.scheduler, enabled=False),
@@ -115,6 +105,7 @@ class Simulation:
         self.clock = SimulatedClock(config.start)
         upgrade(self.settings, "heads")
         self.state: AppState = build_state(self.settings, clock=self.clock)
+        self.reads = LoopReads(directory / DATABASE, self.state.db_engine.dialect)
         # Every project's instance stays in the workflow cache: projects overlap for most of the run (arrivals
         # over 60 working days, 40-75 days each), and a miss rebuilds the ~150 KB state from JSON (~15 ms).
         workflows = self.state.ctx.workflows
@@ -130,7 +121,7 @@ class Simulation:
         from engine.sdk import WorkerRunner
         from engine.simulation.jobs_gate import GatedLocalBackend
 
-        self.backend = GatedLocalBackend(self.state)
+        self.backend = GatedLocalBackend(self.state, next_claimable=self.reads.next_claimable)
         self.workers = WorkerRunner(self.settings, workers.ROUTERS, backend=self.backend, deps=self.deps,
                                     worker_id="simulation", topics=["*"], concurrency=1)
         drawn, self.pool = draw_projects(config.projects, config.kind, config.seed, config.rates,
@@ -203,8 +194,7 @@ class Simulation:
         return timers.fire_due(self.state.sessions, self.state.ctx, now, 500)
 
     def _next_timer(self) -> datetime | None:
-        with self.state.db_engine.connect() as connection:  # a plain read: no ORM session needed
-            return connection.scalar(_NEXT_DUE)
+        return self.reads.next_due()
 
     # --- applicants and clerks ---------------------------------------------------------------------------------
 
@@ -248,12 +238,8 @@ class Simulation:
         """
         touched, self._touched = sorted(self._touched), set()
         rows: list[Any] = []
-        if touched:
-            # Plain rows of the columns planning reads (no ORM identity map or instances to build).
-            with self.state.db_engine.connect() as connection:
-                for start in range(0, len(touched), QUERY_CHUNK):
-                    rows.extend(connection.execute(
-                        _NEW_TASKS, {"instances": touched[start:start + QUERY_CHUNK], "since": self._seen_since}))
+        for start in range(0, len(touched), QUERY_CHUNK):  # plain rows of the columns planning reads
+            rows.extend(self.reads.new_tasks(touched[start:start + QUERY_CHUNK], self._seen_since))
         rows.sort(key=lambda row: (row.instance_id, row.rowid))
         self._plan(rows)
 
@@ -277,8 +263,7 @@ class Simulation:
         self._seen_since = self.clock.now()
 
     def _instances_of_timers(self, timer_ids: list[str]) -> set[str]:
-        with self.state.db_engine.connect() as connection:
-            return set(connection.scalars(_TIMER_INSTANCES, {"timers": timer_ids}))
+        return self.reads.timer_instances(timer_ids)
 
     def _answer(self, task_id: str, data: dict[str, Any]) -> None:
         state = self.state

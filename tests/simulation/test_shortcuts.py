@@ -2,22 +2,24 @@
 
 - `GatedLocalBackend` answers a fetch that cannot find a job without a claim transaction;
 - `_plan_new_tasks` reads the open tasks of the instances commands touched, not every open task;
-- the workflow cache holds one entry per project.
+- the workflow cache holds one entry per project;
+- the loop reads timers and tasks on a sqlite3 connection of its own (engine/simulation/reads.py).
 
 A reference simulation without any of them (the plain `LocalBackend`, the whole-table read of open tasks, the
-default cache size) must give the same figures, counters and task answers for the same seed.
+default cache size, the reads through SQLAlchemy) must give the same figures, counters and task answers for the
+same seed.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from engine.config import load_settings
-from engine.models import HumanTask, HumanTaskStatus, ServiceJob, ServiceJobStatus
+from engine.models import HumanTask, HumanTaskStatus, ServiceJob, ServiceJobStatus, Timer, TimerStatus
 from engine.services.workflow_cache import DEFAULT_SIZE
 from engine.simulation.figures import collect
 from engine.simulation.jobs_gate import GatedLocalBackend
@@ -48,6 +50,15 @@ class ReferenceSimulation(Simulation):
             rows = s.scalars(select(HumanTask).where(HumanTask.status == HumanTaskStatus.OPEN,
                                                      HumanTask.created_at >= self._seen_since)).all()
         self._plan(list(rows))
+
+    def _next_timer(self) -> datetime | None:
+        with self.state.sessions() as s:
+            return s.scalar(select(func.min(Timer.due_at)).where(Timer.status == TimerStatus.WAITING,
+                                                                 Timer.due_at.is_not(None)))
+
+    def _instances_of_timers(self, timer_ids: list[str]) -> set[str]:
+        with self.state.sessions() as s:
+            return set(s.scalars(select(Timer.instance_id).where(Timer.id.in_(timer_ids))))
 
 
 def _run(kind: type[Simulation], tmp_path: Path, projects: int, seed: int) -> dict[str, Any]:
