@@ -260,17 +260,15 @@ def task_state(workflow: BpmnWorkflow, spiff_task_id: str) -> str | None:
     return TaskState.get_name(task.state) if task is not None else None
 
 
-def waits_for_jobs(workflow: BpmnWorkflow) -> bool:
-    """Whether a service task waits for its worker (STARTED): the only tasks that can have open job rows.
+def waiting_jobs(workflow: BpmnWorkflow) -> frozenset[str]:
+    """The service tasks waiting for their worker (STARTED), by spiff task id: the only tasks that can have open
+    job rows.
 
     A plain loop over the task dicts (every task of the workflow and its subprocesses; a superset of the tree's),
     not a tree scan: it runs on every load."""
     started, external = TaskState.STARTED, external_tasks.ExternalServiceTask
-    for tasks in (workflow.tasks, *(sub.tasks for sub in workflow.subprocesses.values())):
-        for task in tasks.values():
-            if task._state == started and isinstance(task.task_spec, external):
-                return True
-    return False
+    return frozenset(str(task.id) for tasks in (workflow.tasks, *(sub.tasks for sub in workflow.subprocesses.values()))
+                     for task in tasks.values() if task._state == started and isinstance(task.task_spec, external))
 
 
 def complete_external_task(workflow: BpmnWorkflow, spiff_task_id: str, variables: dict[str, Any],

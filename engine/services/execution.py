@@ -88,10 +88,11 @@ class Loaded:
     workflow: BpmnWorkflow
     # Spiff stamps state changes with time.time(): what changed after this is checked before caching.
     changed_since: float = field(default_factory=command_clock)
-    # Whether the stored state had a service task waiting for its worker. Open job rows only exist for such tasks
-    # (persist cancels the others, terminate all), so when none waited and no job starts, persist does not read
-    # the job rows. True (read them) unless `load` saw the stored state.
-    jobs_waiting: bool = True
+    # The service tasks waiting for their worker (STARTED) in the stored state, by spiff task id; None: unknown.
+    # Open job rows only exist for such tasks (persist cancels the others, terminate all), so when none waited
+    # but those whose rows the command closed (`closed_jobs`: a worker's completion), persist does not read them.
+    waiting_jobs: frozenset[str] | None = None
+    closed_jobs: set[str] = field(default_factory=set)
     # Task rows the command closed before persist (a clerk's completion): with the open rows, what may have had
     # an open clock pause (pauses.sync skips its read when none of them, nor a new task, pauses the clock).
     closed_tasks: list[HumanTask] = field(default_factory=list)
@@ -134,7 +135,7 @@ def load(session: Session, ctx: EngineContext, instance: ProcessInstance) -> Loa
     else:
         kept = workflow.__dict__.pop(_KEPT_ROWS, None)
     runtime.bind_calendar(workflow, calendars.lazy(session, ctx))  # timers count with the loaded schedules
-    return Loaded(instance, definition, parsed, workflow, jobs_waiting=runtime.waits_for_jobs(workflow),
+    return Loaded(instance, definition, parsed, workflow, waiting_jobs=runtime.waiting_jobs(workflow),
                   open_rows=kept.open_tasks if kept else None, waiting_timers=kept.waiting_timers if kept else None)
 
 
@@ -149,8 +150,8 @@ def load(session: Session, ctx: EngineContext, instance: ProcessInstance) -> Loa
 _KEPT_ROWS = "_engine_kept_rows"
 
 
-class KeptRowsMismatch(AssertionError):
-    """Rows kept with a cached workflow differ from the table (only with APPROVALS_CHECK_DUMPS=1)."""
+class KnownRowsMismatch(AssertionError):
+    """Rows persist knew without reading them differ from the table (only with APPROVALS_CHECK_DUMPS=1)."""
 
 
 def _checking() -> bool:
@@ -179,8 +180,12 @@ def persist(session: Session, ctx: EngineContext, loaded: Loaded, result: runtim
         result = pauses.sync(session, ctx, loaded, result, actor=actor, now=now, open_tasks=open_tasks)
     waiting = _sync_timers(session, ctx, instance, workflow, result, actor=actor, now=now, new=loaded.new,
                            known=loaded.waiting_timers)
-    if loaded.jobs_waiting or result.job_requests:
-        job_rows.sync(session, ctx, instance, workflow, result, actor=actor, now=now, new=loaded.new)
+    waiting_jobs = None if loaded.waiting_jobs is None else loaded.waiting_jobs - loaded.closed_jobs
+    if waiting_jobs is None or waiting_jobs or result.job_requests:
+        none_open = loaded.new or waiting_jobs == frozenset()
+        if none_open and not loaded.new and _checking() and job_rows.read_open(session, instance):
+            raise KnownRowsMismatch(f"instance {instance.id}: open job rows of no waiting service task")
+        job_rows.sync(session, ctx, instance, workflow, result, actor=actor, now=now, none_open=none_open)
     values: dict[str, Any] = {}
     if result.done and instance.status not in (InstanceStatus.COMPLETED, InstanceStatus.TERMINATED):
         values.update(status=InstanceStatus.COMPLETED, ended_at=now)
@@ -267,7 +272,7 @@ def _sync_human_tasks(session: Session, ctx: EngineContext, instance: ProcessIns
             read = _read_open_rows(session, instance)
             # The order too (the cancellations' events follow it), as far as the query defines it.
             if read != known or list(map(_ORDER, read.values())) != list(map(_ORDER, known.values())):
-                raise KeptRowsMismatch(f"instance {instance.id}: kept open tasks {known}, read {read}")
+                raise KnownRowsMismatch(f"instance {instance.id}: kept open tasks {known}, read {read}")
     after = dict(open_rows)
     ready = {t.spiff_task_id: t for t in result.human_tasks}
     still_open = [session.get_one(HumanTask, row.row_id) for spiff_id, row in open_rows.items()
@@ -368,7 +373,7 @@ def _sync_timers(session: Session, ctx: EngineContext, instance: ProcessInstance
             # order as far as the query defines it (the events follow it).
             if (repr(sorted(read.items())) != repr(sorted(known.items()))
                     or list(map(_timer_order, read.values())) != list(map(_timer_order, known.values()))):
-                raise KeptRowsMismatch(f"instance {instance.id}: kept waiting timers {known}, read {read}")
+                raise KnownRowsMismatch(f"instance {instance.id}: kept waiting timers {known}, read {read}")
     waiting = {t.spiff_task_id: t for t in result.timers}
     after: list[WaitingRow] = []
     for spiff_id, row in waiting_rows.items():

@@ -64,7 +64,7 @@ def start(session: Session, ctx: EngineContext, key: str, variables: dict[str, A
     execution.record(session, ctx, instance.id, EventKind.INSTANCE_STARTED, actor=actor, now=now,
                      payload={"key": key, "version": definition.version, "definition_id": definition.id,
                               "business_key": business_key, "variables": variables})
-    loaded = execution.Loaded(instance, row, parsed, workflow, jobs_waiting=False, new=True)
+    loaded = execution.Loaded(instance, row, parsed, workflow, waiting_jobs=frozenset(), new=True)
     result = runtime.advance(workflow, now)
     execution.persist(session, ctx, loaded, result, actor=actor, now=now)
     return InstanceOut.from_model(instance, runtime.workflow_data(workflow))

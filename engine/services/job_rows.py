@@ -31,11 +31,16 @@ _OPEN_JOBS = (  # built once, the instance bound per call; the columns the sync 
 )
 
 
+def read_open(session: Session, instance: ProcessInstance) -> dict[str, Any]:
+    """The instance's open job rows (`_OPEN_JOBS`'s columns) by spiff task id."""
+    return {row.spiff_task_id: row for row in core_rows.read(session, _OPEN_JOBS, {"instance_id": instance.id})}
+
+
 def sync(session: Session, ctx: EngineContext, instance: ProcessInstance, workflow: BpmnWorkflow,
-         result: runtime.StepResult, *, actor: str, now: datetime, new: bool = False) -> None:
-    """`new`: the instance was inserted by this transaction, so it has no rows to read yet."""
-    open_rows: dict[str, Any] = {} if new else {
-        row.spiff_task_id: row for row in core_rows.read(session, _OPEN_JOBS, {"instance_id": instance.id})}
+         result: runtime.StepResult, *, actor: str, now: datetime, none_open: bool = False) -> None:
+    """`none_open`: the instance has no open job rows, so there is nothing to read (inserted by this transaction,
+    or no service task waits for its worker)."""
+    open_rows: dict[str, Any] = {} if none_open else read_open(session, instance)
     for spiff_id, row in open_rows.items():
         if runtime.task_state(workflow, spiff_id) != "STARTED":
             cancel(session, ctx, row, actor=actor, now=now)

@@ -252,6 +252,7 @@ def complete(session: Session, ctx: EngineContext, job_id: str, variables: dict[
     loaded = execution.load(session, ctx, instance)
     result = runtime.complete_external_task(loaded.workflow, job.spiff_task_id, variables, now)
     _finish(session, job, ServiceJobStatus.COMPLETED, worker=worker, now=now)
+    loaded.closed_jobs.add(job.spiff_task_id)
     execution.record(session, ctx, instance.id, EventKind.JOB_COMPLETED, actor=actor, now=now,
                      payload={"job_id": job.id, "bpmn_id": job.bpmn_id, "topic": job.topic, "worker": worker,
                               "attempt": job.attempts, "variables": variables})
@@ -325,6 +326,7 @@ def bpmn_error(session: Session, ctx: EngineContext, job_id: str, code: str, *, 
         session.flush()
         return JobOut.from_model(job, instance)
     _finish(session, job, ServiceJobStatus.BPMN_ERROR, worker=worker, now=now)
+    loaded.closed_jobs.add(job.spiff_task_id)
     execution.persist(session, ctx, loaded, outcome[1], actor=actor, now=now)
     return JobOut.from_model(job, instance)
 

@@ -16,21 +16,22 @@ from sqlalchemy.orm import Session
 from engine.bpmn import runtime
 from engine.dto import DefinitionOut
 from engine.errors import DefinitionNotFound, InvalidInput
-from engine.models import ChainHead, EventKind, InstanceEvent
+from engine.models import ChainHead, EventKind, InstanceEvent, ServiceJob, ServiceJobStatus
 from engine.sdk import JobContext, TaskRouter
 from engine.services import history, human_tasks, instances, jobs
 from engine.services.commands import run_command
-from engine.services.execution import load, lock_instance
+from engine.services.execution import KnownRowsMismatch, load, lock_instance
 from tests.conftest import HMAC_KEY, ROOT, engine_state
 
 APPROVAL_9 = ROOT / "bench" / "approval_9.bpmn"
 # Measured after the issue-14 persistence work (bench/command_cost.py), neither BEGIN (issued by the dialect on the
-# DB-API connection: no cursor event sees it) nor COMMIT counted: a review completion on a warm cache is 10
-# (instance and task locked together, chain head, open task and timer rows, 3 writes, 3 history writes); a job
-# completion 10 (instance and job locked together, its open job rows). Before: 21 and 20; 11 for a review until
-# the task was read in the instance's lock statement (each one more while BEGIN was counted).
-REVIEW_STATEMENTS = 10
-JOB_STATEMENTS = 10
+# DB-API connection: no cursor event sees it) nor COMMIT counted, nor the suite's own reads (APPROVALS_CHECK_DUMPS):
+# a review completion on a warm cache is 8 (instance and task locked together, chain head, 3 writes, 3 history
+# writes; its open task and timer rows travel with the cached workflow); the permit job's completion 7 (instance
+# and job locked together, chain head, job, instance, history; no other service task waits, so no job row is
+# read). Before: 21 and 20; then 10 and 10.
+REVIEW_STATEMENTS = 8
+JOB_STATEMENTS = 7
 START_STATEMENTS = 7  # a new instance: no rows to read, no chain head yet (was 12)
 
 router = TaskRouter()
@@ -89,7 +90,9 @@ def _verified(app: Flask) -> None:
 
 
 def test_review_and_job_completion_statement_counts(app: Flask, deploy: Callable[..., DefinitionOut],
-                                                    run_jobs: Callable[..., int]) -> None:
+                                                    run_jobs: Callable[..., int],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APPROVALS_CHECK_DUMPS", "0")  # the statements a command runs, not the suite's checks
     deploy(APPROVAL_9)
     state = engine_state(app)
     instance_id, tasks = _start(app, run_jobs)
@@ -186,7 +189,7 @@ def test_savepoints_and_buffered_events(app: Flask, deploy: Callable[..., Defini
     _verified(app)
 
 
-def test_waits_for_jobs_matches_a_tree_scan(app: Flask, deploy: Callable[..., DefinitionOut],
+def test_waiting_jobs_match_a_tree_scan(app: Flask, deploy: Callable[..., DefinitionOut],
                                             run_jobs: Callable[..., int]) -> None:
     """The check that lets persist skip the job rows agrees with Spiff's own scan at every step."""
     from SpiffWorkflow.util.task import TaskState
@@ -199,10 +202,10 @@ def test_waits_for_jobs_matches_a_tree_scan(app: Flask, deploy: Callable[..., De
     def check(instance_id: str) -> bool:
         with state.sessions() as session:
             workflow = load(session, state.ctx, instances.get_instance(session, instance_id)).workflow
-            scanned = any(isinstance(t.task_spec, ExternalServiceTask)
-                          for t in workflow.get_tasks(state=TaskState.STARTED))
-            assert runtime.waits_for_jobs(workflow) == scanned
-            return scanned
+            scanned = {str(t.id) for t in workflow.get_tasks(state=TaskState.STARTED)
+                       if isinstance(t.task_spec, ExternalServiceTask)}
+            assert runtime.waiting_jobs(workflow) == scanned
+            return bool(scanned)
 
     instance_id = run_command(state.sessions, lambda s: instances.start(
         s, state.ctx, "approval_9", {}, actor="window", now=state.clock.now())).id
@@ -274,3 +277,21 @@ def test_a_start_reads_the_definition_row_only_when_its_spec_is_not_cached(
     with pytest.raises(DefinitionNotFound):
         run_command(state.sessions, lambda s: instances.start(s, state.ctx, "approval_9", {}, actor="window",
                                                               now=state.clock.now(), definition_id=10_000))
+
+
+def test_an_open_job_row_of_no_waiting_task_is_caught_by_the_check(app: Flask, deploy: Callable[..., DefinitionOut],
+                                                                  run_jobs: Callable[..., int]) -> None:
+    """Persist does not read the job rows when no service task waits but those the command finished; with
+    APPROVALS_CHECK_DUMPS=1 (the suite's setting) it reads them anyway and names an open one."""
+    deploy(APPROVAL_9)
+    state = engine_state(app)
+    instance_id, tasks = _start(app, run_jobs)
+    for task in tasks[:-1]:
+        _complete(app, *task)
+    with state.sessions.begin() as session:  # a row left open behind the engine's back
+        session.add(ServiceJob(id="stray", instance_id=instance_id, spiff_task_id="not-waiting", bpmn_id="intake",
+                               topic="bench.intake", payload={}, status=ServiceJobStatus.AVAILABLE, priority=0,
+                               retries=3, failures=0, attempts=0, run_after=state.clock.now(),
+                               created_at=state.clock.now()))
+    with pytest.raises(KnownRowsMismatch, match="open job rows"):
+        _complete(app, *tasks[-1])  # the join starts the permit job

@@ -19,7 +19,7 @@ from engine.errors import FormInvalid
 from engine.models import HumanTask, ProcessDefinition, ProcessInstance, Timer
 from engine.services import history, instances, timers
 from engine.services.commands import run_command
-from engine.services.execution import KeptRowsMismatch, load, lock_instance, persist
+from engine.services.execution import KnownRowsMismatch, load, lock_instance, persist
 from engine.services.workflow_cache import WorkflowCache
 from tests.audit_support import APPROVE, complete, start
 from tests.conftest import DATA, engine_state
@@ -148,7 +148,7 @@ def test_rows_changed_behind_the_kept_ones_are_caught_by_the_check(app: Flask,
         row = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id)).first()
         assert row is not None
         row.status = "cancelled"
-    with pytest.raises(KeptRowsMismatch):
+    with pytest.raises(KnownRowsMismatch):
         run_command(state.sessions, lambda s: _persist_again(s, state, instance_id))
 
 
@@ -210,7 +210,7 @@ def test_a_timer_row_changed_behind_the_kept_ones_is_caught_by_the_check(
     with state.sessions.begin() as session:
         row = session.scalars(select(Timer).where(Timer.instance_id == instance_id)).one()
         row.due_at = row.due_at + timedelta(minutes=1)
-    with pytest.raises(KeptRowsMismatch, match="waiting timers"):
+    with pytest.raises(KnownRowsMismatch, match="waiting timers"):
         run_command(state.sessions, lambda s: _persist_again(s, state, instance_id))
 
 
@@ -229,7 +229,7 @@ def test_a_timer_incident_leaves_no_cached_workflow_usable(app: Flask, deploy: C
     assert len(_tick(state, T0 + timedelta(hours=2)).incidents) == 1
     state.ctx.workflows = here
     misses = here.misses
-    run_command(state.sessions, lambda s: _persist_again(s, state, instance_id))  # no KeptRowsMismatch
+    run_command(state.sessions, lambda s: _persist_again(s, state, instance_id))  # no KnownRowsMismatch
     assert here.misses == misses + 1
     with state.sessions() as session:  # as after any reload: the timer still waits in the state, so a new row
         statuses = session.scalars(select(Timer.status).where(Timer.instance_id == instance_id)).all()
