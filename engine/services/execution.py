@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from operator import attrgetter, is_not
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from sqlalchemy import bindparam, inspect, select
@@ -158,6 +159,36 @@ def _checking() -> bool:
     return os.environ.get("APPROVALS_CHECK_DUMPS") == "1"
 
 
+Rows = TypeVar("Rows", OpenRows, WaitingRows)
+
+
+def _kept_or_read(instance: ProcessInstance, new: bool, known: Rows | None, read: Callable[[], Rows],
+                  same: Callable[[Rows, Rows], bool], what: str) -> Rows:
+    """An instance's rows: none if this transaction inserted it, else `known` (kept with the cached workflow) or
+    `read()`; with APPROVALS_CHECK_DUMPS=1, `known` is read anyway and must be the `same` as what the read gives."""
+    if new:
+        return {}
+    if known is None:
+        return read()
+    if _checking():
+        rows = read()
+        if not same(rows, known):
+            raise KnownRowsMismatch(f"instance {instance.id}: kept {what} {known}, read {rows}")
+    return known
+
+
+def _same_open_rows(read: OpenRows, known: OpenRows) -> bool:
+    # The order too (the cancellations' events follow it), as far as the query defines it.
+    return read == known and list(map(_ORDER, read.values())) == list(map(_ORDER, known.values()))
+
+
+def _same_waiting_rows(read: WaitingRows, known: WaitingRows) -> bool:
+    # As written (repr: a due in another time zone would be equal, yet recorded otherwise), and in order as far as
+    # the query defines it (the events follow it).
+    return (repr(sorted(read.items())) == repr(sorted(known.items()))
+            and list(map(_timer_order, read.values())) == list(map(_timer_order, known.values())))
+
+
 def record(session: Session, ctx: EngineContext, instance_id: str | None, kind: str, *, actor: str,
            now: datetime, payload: dict[str, Any] | None = None) -> None:
     history.record(session, hmac_key=ctx.hmac_key, instance_id=instance_id, kind=kind, actor=actor, at=now,
@@ -262,17 +293,8 @@ def _sync_human_tasks(session: Session, ctx: EngineContext, instance: ProcessIns
     """Open a row per new ready user task, cancel rows whose task is gone; returns what pauses.sync needs: the
     new rows and the open rows that pause the instance's clock, and whether any row open before did; and the open
     rows afterwards (`_KEPT_ROWS`). `known`: the open rows, not read."""
-    if new:
-        open_rows: OpenRows = {}
-    elif known is None:
-        open_rows = _read_open_rows(session, instance)
-    else:
-        open_rows = known
-        if _checking():
-            read = _read_open_rows(session, instance)
-            # The order too (the cancellations' events follow it), as far as the query defines it.
-            if read != known or list(map(_ORDER, read.values())) != list(map(_ORDER, known.values())):
-                raise KnownRowsMismatch(f"instance {instance.id}: kept open tasks {known}, read {read}")
+    open_rows = _kept_or_read(instance, new, known, lambda: _read_open_rows(session, instance), _same_open_rows,
+                              "open tasks")
     after = dict(open_rows)
     ready = {t.spiff_task_id: t for t in result.human_tasks}
     still_open = [session.get_one(HumanTask, row.row_id) for spiff_id, row in open_rows.items()
@@ -361,19 +383,8 @@ def _sync_timers(session: Session, ctx: EngineContext, instance: ProcessInstance
                  known: WaitingRows | None = None) -> WaitingRows:
     """Mirror the waiting timers in rows: update, fire or cancel the waiting rows, insert the new; returns the
     waiting rows afterwards (`_KEPT_ROWS`). `known`: the waiting rows, not read."""
-    if new:
-        waiting_rows: WaitingRows = {}
-    elif known is None:
-        waiting_rows = _read_waiting_timers(session, instance)
-    else:
-        waiting_rows = known
-        if _checking():
-            read = _read_waiting_timers(session, instance)
-            # Compared as written (repr: a due in another time zone would be equal, yet recorded otherwise), in
-            # order as far as the query defines it (the events follow it).
-            if (repr(sorted(read.items())) != repr(sorted(known.items()))
-                    or list(map(_timer_order, read.values())) != list(map(_timer_order, known.values()))):
-                raise KnownRowsMismatch(f"instance {instance.id}: kept waiting timers {known}, read {read}")
+    waiting_rows = _kept_or_read(instance, new, known, lambda: _read_waiting_timers(session, instance),
+                                 _same_waiting_rows, "waiting timers")
     waiting = {t.spiff_task_id: t for t in result.timers}
     after: list[WaitingRow] = []
     for spiff_id, row in waiting_rows.items():

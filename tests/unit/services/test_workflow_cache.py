@@ -100,17 +100,21 @@ def test_values_json_would_change_are_never_cached(app: Flask, deploy: Callable[
     assert len(state.ctx.workflows) == 0
 
 
-def _open_rows_reads(state: Any) -> list[str]:
-    """Records the open task rows' query (services/execution._OPEN_TASKS) while listening."""
+def _reads(state: Any, start: str) -> list[str]:
+    """Records the statements that begin with `start` (whitespace collapsed) while listening."""
     seen: list[str] = []
 
     def listen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if " ".join(statement.split()).startswith(
-                "SELECT human_tasks.id, human_tasks.spiff_task_id, human_tasks.properties"):
+        if " ".join(statement.split()).startswith(start):
             seen.append(statement)
 
     event.listen(state.db_engine, "before_cursor_execute", listen)
     return seen
+
+
+def _open_rows_reads(state: Any) -> list[str]:
+    """Records the open task rows' query (services/execution._OPEN_TASKS) while listening."""
+    return _reads(state, "SELECT human_tasks.id, human_tasks.spiff_task_id, human_tasks.properties")
 
 
 def test_the_open_task_rows_travel_with_the_cached_workflow(app: Flask, deploy: Callable[..., DefinitionOut],
@@ -154,15 +158,7 @@ def test_rows_changed_behind_the_kept_ones_are_caught_by_the_check(app: Flask,
 
 def _waiting_timers_reads(state: Any) -> list[str]:
     """Records the waiting timer rows' query (services/execution._WAITING_TIMERS) while listening."""
-    seen: list[str] = []
-
-    def listen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if " ".join(statement.split()).startswith(
-                "SELECT timers.id, timers.spiff_task_id, timers.bpmn_id, timers.due_at"):
-            seen.append(statement)
-
-    event.listen(state.db_engine, "before_cursor_execute", listen)
-    return seen
+    return _reads(state, "SELECT timers.id, timers.spiff_task_id, timers.bpmn_id, timers.due_at")
 
 
 def _tick(state: Any, at: datetime) -> timers.FireReport:
