@@ -29,7 +29,7 @@ APPROVAL_9 = ROOT / "bench" / "approval_9.bpmn"
 # a review completion on a warm cache is 8 (instance and task locked together, chain head, 3 writes, 3 history
 # writes; its open task and timer rows travel with the cached workflow); the permit job's completion 7 (instance
 # and job locked together, chain head, job, instance, history; no other service task waits, so no job row is
-# read). Before: 21 and 20; then 10 and 10.
+# read). Before: 21 and 20; then 9 and 9 (10 and 10 with the check's reads, as this test counted them).
 REVIEW_STATEMENTS = 8
 JOB_STATEMENTS = 7
 START_STATEMENTS = 7  # a new instance: no rows to read, no chain head yet (was 12)
