@@ -143,6 +143,11 @@ class Simulation:
         self.materials = {key: [m.code for matter in catalog.matters_for(key) for m in matter.materials]
                           for key in PROCESS_OF.values()}
 
+    def close(self) -> None:
+        """Release the database: the loop's reading connection and the engine's pool."""
+        self.reads.close()
+        self.state.db_engine.dispose()
+
     # --- the loop ----------------------------------------------------------------------------------------------
 
     def run(self) -> None:

@@ -28,7 +28,7 @@ from typing import Any
 from engine.config import Settings
 from engine.simulation.behaviour import draw_projects
 from engine.simulation.figures import Figures, Gathered, combine, gather
-from engine.simulation.runner import Counters, Simulation, SimulationConfig
+from engine.simulation.runner import DATABASE, Counters, Simulation, SimulationConfig
 
 PROJECTS_PER_PROCESS = 100  # below this a process costs more to start (~1-2 s of imports) than it saves
 
@@ -59,8 +59,8 @@ def run(base: Settings, config: SimulationConfig, directory: Path, processes: in
             simulation.run()
             part = _gather(simulation, simulation.clock.now())
         finally:
-            simulation.state.db_engine.dispose()
-        return _outcome([part], [simulation.counters], config, [directory / "simulation.sqlite3"])
+            simulation.close()
+        return _outcome([part], [simulation.counters], config, [directory / DATABASE])
     return _run_processes(base, config, directory, processes, progress)
 
 
@@ -119,7 +119,7 @@ def _run_processes(base: Settings, config: SimulationConfig, directory: Path, pr
                 child.join()
     ordered = [parts[shard] for shard in range(processes)]
     return _outcome([p for p, _ in ordered], [c for _, c in ordered], config,
-                    [d / "simulation.sqlite3" for d in directories])
+                    [d / DATABASE for d in directories])
 
 
 def _next_message(messages: Any, children: list[Any]) -> tuple[str, int, Any]:
@@ -142,7 +142,7 @@ def _shard_main(base: Settings, config: SimulationConfig, messages: Any, end: An
             messages.put(("ran", config.shard, simulation.clock.now()))
             part = _gather(simulation, end.get())
         finally:
-            simulation.state.db_engine.dispose()
+            simulation.close()
         messages.put(("done", config.shard, (part, simulation.counters)))
     except BaseException:  # noqa: BLE001 - reported to the parent, which fails the run
         messages.put(("failed", config.shard, traceback.format_exc()))
