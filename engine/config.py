@@ -28,6 +28,10 @@ class DatabaseSettings:
     # WAL lets readers and other processes work beside the writer. MEMORY (the rollback journal kept in memory,
     # pages written once to the file) is for a throwaway database one process uses alone: `simulate`'s.
     sqlite_journal_mode: str = "WAL"
+    # A new SQLite file's page size (an existing file keeps its own) and the page cache per connection: SQLite's
+    # own defaults. `simulate` raises both for its throwaway files (simulation/runner.py says why).
+    sqlite_page_size: int = 4096
+    sqlite_cache_kib: int = 2000
     busy_timeout_ms: int = 15000
     echo: bool = False
 
@@ -241,6 +245,13 @@ def load_settings(
     if settings.database.sqlite_journal_mode.upper() not in SQLITE_JOURNAL_MODES:  # into a PRAGMA as well
         raise ConfigError(f"[database] sqlite_journal_mode must be one of {', '.join(sorted(SQLITE_JOURNAL_MODES))}, "
                           f"not {settings.database.sqlite_journal_mode!r}", key="database.sqlite_journal_mode")
+    page_size = settings.database.sqlite_page_size  # SQLite ignores any other value without a word
+    if page_size < 512 or page_size > 65536 or page_size & (page_size - 1):
+        raise ConfigError(f"[database] sqlite_page_size must be a power of two from 512 to 65536, not {page_size}",
+                          key="database.sqlite_page_size")
+    if settings.database.sqlite_cache_kib < 1:
+        raise ConfigError(f"[database] sqlite_cache_kib must be at least 1, not {settings.database.sqlite_cache_kib}",
+                          key="database.sqlite_cache_kib")
     if settings.server.log_format not in {"text", "json"}:
         raise ConfigError(f"[server] log_format must be 'text' or 'json', not {settings.server.log_format!r}")
     if settings.notify.email not in {"file", "smtp", "off"} or settings.notify.sms not in {"file", "off"}:

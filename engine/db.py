@@ -60,6 +60,9 @@ def _configure_sqlite(db_engine: Engine, settings: DatabaseSettings) -> None:
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # begin_immediate below issues BEGIN itself
         cursor = dbapi_connection.cursor()
+        # Before the journal mode: a new file takes its page size with its first table (not once in WAL mode).
+        cursor.execute(f"PRAGMA page_size={int(settings.sqlite_page_size)}")
+        cursor.execute(f"PRAGMA cache_size=-{int(settings.sqlite_cache_kib)}")
         cursor.execute(f"PRAGMA journal_mode={settings.sqlite_journal_mode}")
         cursor.execute(f"PRAGMA synchronous={settings.sqlite_synchronous}")
         cursor.execute(f"PRAGMA busy_timeout={int(settings.busy_timeout_ms)}")

@@ -80,11 +80,16 @@ def simulation_settings(base: Settings, directory: Path) -> Settings:
     The rollback journal in memory instead of the WAL: this process alone uses the file, one transaction at a time,
     and each commit writes its pages once instead of to the WAL and again at a checkpoint (`simulate --projects
     1000 --processes 2`: 117.9 s against 123.7 s wall, the same figures). A rollback still undoes a transaction;
-    only a process killed in the middle of a commit could leave the file unusable, and its run has failed anyway."""
+    only a process killed in the middle of a commit could leave the file unusable, and its run has failed anyway.
+
+    16 KiB pages and a 64 MiB page cache: a command rewrites its instance's ~150 KB state, 37 overflow pages of
+    4 KiB each, one `pwrite` apiece, and a share of 500 projects outgrows SQLite's 2 MB cache, read back with a
+    `pread` per page (`simulate --projects 100 --processes 1`: 615k system calls against 409k with 16 KiB pages;
+    at 300 projects, runs alternated with the defaults: 68.7 -> 66.7 s and 71.5 -> 70.7 s wall)."""
     return replace(
         base,
         database=replace(base.database, url=f"sqlite:///{directory / DATABASE}", sqlite_synchronous="OFF",
-                         sqlite_journal_mode="MEMORY"),
+                         sqlite_journal_mode="MEMORY", sqlite_page_size=16384, sqlite_cache_kib=65536),
         paths=replace(base.paths, var=str(directory / "var")),
         scheduler=replace(base.scheduler, enabled=False),
         workers=replace(base.workers, enabled=False),
