@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import string
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 # argon2-cffi's defaults follow RFC 9106's low-memory recommendation (argon2id, 64 MiB, t=3).
 _HASHER = PasswordHasher()
-# Verifying against this keeps an unknown username as slow as a wrong password (no user enumeration by timing).
-_DUMMY_HASH = _HASHER.hash("not-a-real-password-0")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verifying against this keeps an unknown username as slow as a wrong password (no user enumeration by
+    timing). Made on first use, not at import: a hash costs ~120 ms, and every process imported this module (each
+    CLI command, `simulate`'s shard processes) while few verify a password."""
+    return _HASHER.hash("not-a-real-password-0")
 
 _CLASSES = (string.ascii_lowercase, string.ascii_uppercase, string.digits)
 
@@ -20,8 +27,9 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
+    dummy = _dummy_hash()  # before either answer: the first check in a process pays for it whoever logs in
     try:
-        return _HASHER.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _HASHER.verify(password_hash or dummy, password) and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
