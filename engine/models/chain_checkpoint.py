@@ -18,7 +18,7 @@ class ChainCheckpoint(Base):
     __table_args__ = (UniqueConstraint("chain", "seq"),)
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    chain: Mapped[str] = mapped_column(index=True)
+    chain: Mapped[str]  # looked up through the (chain, seq) unique index (migration 0014)
     seq: Mapped[int]
     hash: Mapped[str]
     signature: Mapped[str]

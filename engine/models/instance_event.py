@@ -71,7 +71,7 @@ class InstanceEvent(Base):
     __table_args__ = (UniqueConstraint("chain", "seq"),)
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    chain: Mapped[str] = mapped_column(index=True)
+    chain: Mapped[str]  # looked up through the (chain, seq) unique index (migration 0014)
     instance_id: Mapped[str | None] = mapped_column(ForeignKey("process_instances.id"), index=True)
     seq: Mapped[int]
     kind: Mapped[str] = mapped_column(index=True)
