@@ -21,7 +21,8 @@ from SpiffWorkflow.bpmn.serializer.helpers.dictionary import DictionaryConverter
 from SpiffWorkflow.bpmn.util.subworkflow import BpmnBaseWorkflow, BpmnSubWorkflow
 from SpiffWorkflow.task import Task
 
-_SCALARS = frozenset({str, int, float, bool, type(None)})
+from engine.json_values import SCALARS as _SCALARS
+
 _PLAIN = _SCALARS | {dict, list}
 _MISSING = object()
 

@@ -53,8 +53,9 @@ from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from engine.bpmn.fast_dump import _SCALARS, FastStateDict
+from engine.bpmn.fast_dump import FastStateDict
 from engine.bpmn.fast_dump import _task_dict as task_dict
+from engine.json_values import SCALARS as _SCALARS
 
 # The same text as json.dumps(..., separators=(",", ":"), check_circular=False) (ASCII: serialization.full_dump says
 # why): what JSONEncoder.encode does, with the C encoder built once instead of per call (~100 small encodings per dump).

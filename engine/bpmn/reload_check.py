@@ -23,10 +23,8 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
 from engine.bpmn.serialization import registered_types
-
-_SCALARS = frozenset({str, int, float, bool, type(None)})
-_STR = frozenset({str})
-
+from engine.json_values import SCALARS as _SCALARS
+from engine.json_values import flat
 
 # Containers a check visits at most: past this (a huge or self-referencing value) it answers False, which only
 # means the workflow is not cached.
@@ -41,7 +39,7 @@ def _native(value: Any, registered: frozenset[type]) -> bool:
         return True
     if kind is not dict and kind is not list:
         return kind in registered
-    if kind is dict and _STR.issuperset(map(type, value)) and _SCALARS.issuperset(map(type, value.values())):
+    if kind is dict and flat(value):
         return True  # flat variables (most task data in long sequences): two C passes instead of the walk
     stack = [value]
     pop, push, budget = stack.pop, stack.append, MAX_NODES

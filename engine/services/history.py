@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from engine import json_values
 from engine.models import ChainCheckpoint, ChainHead, InstanceEvent, ProcessInstance
 from engine.models.instance_event import SYSTEM_CHAIN
 from engine.services import event_batch
@@ -56,18 +57,13 @@ def canonical(value: Any) -> str:
     return _CANONICAL.encode(value)
 
 
-_SCALARS = frozenset({str, int, float, bool, type(None)})
-_STR = frozenset({str})
-
-
 def jsonable(payload: Any) -> Any:
     """Payloads are stored as JSON: normalise them now so the stored row hashes the same as the recorded one.
 
     A flat dict of str keys and JSON scalars (exactly those types: most events) comes back from the round trip as
     the same keys and values, sorted: that dict is built directly (two C passes and a sort instead of an encode
     and a parse; tests/unit/services/test_history_jsonable.py compares both)."""
-    if type(payload) is dict and _STR.issuperset(map(type, payload)) \
-            and _SCALARS.issuperset(map(type, payload.values())):
+    if type(payload) is dict and json_values.flat(payload):
         return {key: payload[key] for key in sorted(payload)}
     return json.loads(_CANONICAL_DEFAULT.encode(payload))
 
