@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 import gc
+import json
+import random
 import weakref
 from datetime import timedelta
 from pathlib import Path
@@ -17,6 +19,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.bpmn import incremental_dump, runtime, serialization
 from engine.bpmn.parsing import load_process
+from tests.unit.bpmn.test_fast_join import _fan_out
 from tests.unit.bpmn.test_fast_scan import ANSWERS, CORPUS, ROOT, T0, _drive
 
 APPROVAL_9 = ROOT / "bench/approval_9.bpmn"
@@ -297,6 +300,7 @@ def test_commands_in_a_row_on_the_same_object() -> None:
             now += timedelta(days=30)
             result = runtime.advance(workflow, now)
         _same(workflow)
+        assert _noted(workflow) == _noted_afresh(workflow)
     assert result.done and _fallbacks() == before
 
 
@@ -519,3 +523,35 @@ def test_a_new_source_in_a_workflow_whose_data_is_the_same() -> None:
     _same(workflow)
     assert _fallbacks() == before + 1
     _same(workflow)
+
+
+def _noted(workflow: BpmnWorkflow) -> list[list[str]]:
+    """Per (sub)workflow, the data of the sources the last dump noted (the roots of its group), as text."""
+    groups = incremental_dump._MEMOS[workflow].groups
+    assert groups is not None
+    return [sorted(json.dumps(data, sort_keys=True, default=repr) for data in group.noted) for group in groups.values()]
+
+
+def _noted_afresh(workflow: BpmnWorkflow) -> list[list[str]]:
+    """`_noted` of a dump that reuses nothing (of a copy: a copy starts afresh)."""
+    twin = copy.deepcopy(workflow)
+    _same(twin)
+    return _noted(twin)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_wide_fan_out_completed_in_any_order(seed: int) -> None:
+    """Each command completes one branch (the join cancels and drops tasks in the middle of the task dict): the text
+    is the full dump's, and the sources the dump notes are those a dump reusing nothing notes."""
+    rng = random.Random(seed)
+    workflow = runtime.new_workflow(load_process(_fan_out(30), file="wide.bpmn"), {}, T0)
+    result = runtime.advance(workflow, T0)
+    _same(workflow)
+    before, commands = _fallbacks(), 0
+    while result.human_tasks:
+        task = rng.choice(result.human_tasks)
+        result = runtime.complete_user_task(workflow, task.spiff_task_id, {task.bpmn_id: "同意"}, T0)
+        _same(workflow)
+        assert _noted(workflow) == _noted_afresh(workflow)
+        commands += 1
+    assert workflow.is_completed() and commands == 30 and _fallbacks() == before
