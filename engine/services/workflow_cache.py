@@ -74,13 +74,18 @@ class WorkflowCache:
 
     def give_back_after_commit(self, session: Session, instance: ProcessInstance, workflow: BpmnWorkflow,
                                changed_since: float) -> None:
-        """Keep `workflow` for the next command once this transaction commits, if a reload would equal it.
+        """Keep `workflow` for the next command once this transaction commits, if a reload would equal it and it
+        has not ended.
 
+        An ended workflow is not kept: no command changes it again, and in the bounded cache it would push out the
+        workflows of running instances (`simulate` sizes the cache to keep every project's, ended ones included).
         `changed_since` is a `time.time()` taken before the command ran Spiff (see `survives_reload`).
         """
         if self.maxsize <= 0:
             return
         self.discard(instance.id)  # whatever was cached is older than what this transaction writes
+        if workflow.completed:  # Spiff's flag: the end reached, or the workflow cancelled
+            return
         if survives_reload(workflow, changed_since):
             _pending(session).append((self, instance.id, instance, workflow))
 

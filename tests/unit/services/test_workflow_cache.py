@@ -62,6 +62,24 @@ def test_commands_reuse_the_workflow_and_end_as_with_reloads(app: Flask, deploy:
     assert [kind for kind, _ in _outcome(app, cached)[1]].count("task:completed") == 3
 
 
+def test_an_ended_instance_is_not_kept(app: Flask, deploy: Callable[..., DefinitionOut], clock: SimulatedClock,
+                                       run_jobs: Callable[..., int]) -> None:
+    """No command changes an ended instance: kept, its workflow would push a running one out of the bounded cache
+    (here: two entries, a running instance, one that ends, then a new one)."""
+    deploy("sample_review")
+    cache = engine_state(app).ctx.workflows = WorkflowCache(maxsize=2)
+    running = start(app, "sample_review", {"project": "示范"})
+    ended = _scenario(app, clock)
+    assert run_jobs() == 1  # the permit: the instance ends
+    with engine_state(app).sessions() as session:
+        assert session.get(ProcessInstance, ended).status == "completed"  # type: ignore[union-attr]
+    assert len(cache) == 1  # the running instance's only
+    start(app, "sample_review", {"project": "又一个"})
+    hits = cache.hits
+    complete(app, running, "review_land", APPROVE)
+    assert (cache.hits, cache.misses) == (hits + 1, 0)  # still there: no reload from JSON
+
+
 def test_a_failed_command_leaves_nothing_cached(app: Flask, deploy: Callable[..., DefinitionOut],
                                                 clock: SimulatedClock) -> None:
     deploy("sample_review")
