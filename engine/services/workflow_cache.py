@@ -78,7 +78,7 @@ class WorkflowCache:
         has not ended.
 
         An ended workflow is not kept: no command changes it again, and in the bounded cache it would push out the
-        workflows of running instances (`simulate` sizes the cache to keep every project's, ended ones included).
+        workflows of running instances.
         `changed_since` is a `time.time()` taken before the command ran Spiff (see `survives_reload`).
         """
         if self.maxsize <= 0:
