@@ -112,8 +112,9 @@ class Simulation:
         upgrade(self.settings, "heads")
         self.state: AppState = build_state(self.settings, clock=self.clock)
         self.reads = LoopReads(directory / DATABASE, self.state.db_engine.dialect)
-        # Every project's instance stays in the workflow cache: projects overlap for most of the run (arrivals
-        # over 60 working days, 40-75 days each), and a miss rebuilds the ~150 KB state from JSON (~15 ms).
+        # Every running project's instance stays in the workflow cache (an ended one leaves it): projects overlap
+        # for most of the run (arrivals over 60 working days, 40-75 days each), and a miss rebuilds the ~150 KB
+        # state from JSON (~15 ms).
         workflows = self.state.ctx.workflows
         workflows.maxsize = max(workflows.maxsize, config.projects + CACHE_MARGIN)
         for key in PROCESS_OF.values():

@@ -148,9 +148,9 @@ def _shard_main(base: Settings, config: SimulationConfig, messages: Any, end: An
     except BaseException:  # noqa: BLE001 - reported to the parent, which fails the run
         messages.put(("failed", config.shard, traceback.format_exc()))
         code = 1
-    # The process holds every one of its projects' workflows (the cache keeps them all: ~1 GB at 500 projects), and
-    # an interpreter's exit frees them object by object while the parent waits in `join` (`simulate --projects
-    # 1000`: 4.8 s between the last figures received and the joins). Its database is closed and all it had to say
+    # The process holds its running projects' workflows in the cache (~1 GB at 500 projects, measured when the
+    # ended ones stayed too), and an interpreter's exit frees them object by object while the parent waits in
+    # `join` (`simulate --projects 1000`: 4.8 s between the last figures received and the joins). Its database is closed and all it had to say
     # is on the queue: flush that, then end the process without the teardown.
     messages.close()
     messages.join_thread()
