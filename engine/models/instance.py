@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Text
+from sqlalchemy import DDL, ForeignKey, Text, event, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.db import Base
@@ -35,3 +36,20 @@ class ProcessInstance(Base):
     updated_at: Mapped[datetime]
 
     __mapper_args__ = {"version_id_col": lock_version}
+
+
+# PostgreSQL stores the state (~25-150 KB of JSON) out of line and compresses it on every save, by default with pglz,
+# whose cost lands on the server beside each command. lz4 (PostgreSQL 14 and later, when built with it) compresses
+# several times faster for about the same size (issue 14: approval_9 on PostgreSQL, three alternated pairs of
+# runs, 13.4-15.2 instances per second with pglz, 15.6-17.2 with lz4). Set at CREATE TABLE here and by migration 0015_state_lz4 on an existing database; rows already stored
+# keep their compression until the next save rewrites them. Reads decompress either kind.
+STATE_LZ4 = DDL("ALTER TABLE process_instances ALTER COLUMN state_json SET COMPRESSION lz4")
+LZ4_AVAILABLE = text("SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'")
+
+
+def lz4_available(_ddl: Any, _target: Any, bind: Any, **_kw: Any) -> bool:
+    return bool(bind.execute(LZ4_AVAILABLE).scalar())
+
+
+event.listen(ProcessInstance.__table__, "after_create",
+             STATE_LZ4.execute_if(dialect="postgresql", callable_=lz4_available))
