@@ -41,8 +41,9 @@ class ProcessInstance(Base):
 # PostgreSQL stores the state (~25-150 KB of JSON) out of line and compresses it on every save, by default with pglz,
 # whose cost lands on the server beside each command. lz4 (PostgreSQL 14 and later, when built with it) compresses
 # several times faster for about the same size (issue 14: approval_9 on PostgreSQL, three alternated pairs of
-# runs, 13.4-15.2 instances per second with pglz, 15.6-17.2 with lz4). Set at CREATE TABLE here and by migration 0015_state_lz4 on an existing database; rows already stored
-# keep their compression until the next save rewrites them. Reads decompress either kind.
+# runs, 13.4-15.2 instances per second with pglz, 15.6-17.2 with lz4). Set at CREATE TABLE here and by migration
+# 0015_state_lz4 on an existing database; rows already stored keep their compression until the next save rewrites
+# them. Reads decompress either kind.
 STATE_LZ4 = DDL("ALTER TABLE process_instances ALTER COLUMN state_json SET COMPRESSION lz4")
 LZ4_AVAILABLE = text("SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'")
 
