@@ -20,7 +20,7 @@ objects ~0.4 ms, the transaction's BEGIN included in both.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -41,8 +41,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.util import identity_key
 
 from engine.db import Base
-from engine.models import ProcessInstance
+from engine.models import ChainHead, ProcessInstance
 from engine.services import dbapi_path
+
+HeadHook = Callable[[Session, str, int, str], None]  # (session, chain, last_seq, last_hash): event_batch.known_head
 
 _ID, _VERSION = "row_id", "row_version"  # bind names: no table has such a column
 
@@ -63,9 +65,15 @@ class LockedRead:
     without OF locks the row of every table in FROM, in FROM order on PostgreSQL) and without the ORM's
     per-statement work. Each object is made as a query leaves it: its columns' values committed, no history, in
     the session's identity map. An object of the same row that the session already holds gets the values read
-    instead (populate_existing: a pending change to it is overwritten)."""
+    instead (populate_existing: a pending change to it is overwritten).
 
-    def __init__(self, models: tuple[type[Base], ...], from_: FromClause, where: ColumnElement[bool]) -> None:
+    With `head` (the first model an instance), the instance's history chain head is read and locked in the same
+    statement (joined last: locked after the other rows, as the command's first event locked it before) and handed
+    to `head`, so that event does not read it again (issue 14: one statement fewer per command). An instance
+    whose chain has no head row yet is read again without it."""
+
+    def __init__(self, models: tuple[type[Base], ...], from_: FromClause, where: ColumnElement[bool],
+                 head: HeadHook | None = None) -> None:
         self.models = models
         self.keys: list[tuple[str, ...]] = []  # each model's attribute names, in its columns' order
         columns = []
@@ -74,6 +82,13 @@ class LockedRead:
             self.keys.append(tuple(model.__mapper__.get_property_by_column(c).key for c in table_columns))
             columns += [c.label(f"m{index}_{c.name}") for c in table_columns]  # unique names across the tables
         self.statement = select(*columns).select_from(from_).where(where).with_for_update()
+        self.head = head
+        self.with_head = None
+        if head is not None:
+            heads = ChainHead.__table__
+            chain = models[0].__table__.c.id  # type: ignore[attr-defined]
+            self.with_head = (select(*columns, heads.c.last_seq.label("head_seq"), heads.c.last_hash.label("head_hash"))
+                              .select_from(from_.join(heads, heads.c.chain == chain)).where(where).with_for_update())
         self.configured = False
 
     def load(self, session: Session, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
@@ -81,13 +96,21 @@ class LockedRead:
         if not self.configured:  # an ORM query would configure the mappers first: the attributes' instrumentation
             configure_mappers()
             self.configured = True
-        row = read(session, self.statement, params).one_or_none()
-        if row is None:
-            return None
+        head = None
+        if self.with_head is not None:
+            row = read(session, self.with_head, params).one_or_none()
+            if row is not None:
+                head = row[-2:]
+        if head is None:
+            row = read(session, self.statement, params).one_or_none()
+            if row is None:
+                return None
         objects, start = [], 0
         for model, keys in zip(self.models, self.keys):
             objects.append(_persistent(session, model, dict(zip(keys, row[start:start + len(keys)]))))
             start += len(keys)
+        if head is not None:
+            self.head(session, objects[0].id, *head)  # type: ignore[misc]
         return tuple(objects)
 
 

@@ -77,6 +77,13 @@ def locked_head(session: Session, chain: str) -> Head:
     return head
 
 
+def known_head(session: Session, chain: str, last_seq: int, last_hash: str) -> None:
+    """The chain's head as a locked read of its instance read and locked it (`core_rows.LockedRead` with `head`):
+    `locked_head` will not read it again. A head this transaction already holds is kept (it may have events
+    buffered)."""
+    batch(session).heads.setdefault(chain, Head(chain, last_seq, last_hash, stored=True))
+
+
 def sign_head(key: bytes, chain: str, seq: int, last_hash: str) -> str:
     return hmac.digest(key, f"{chain}|{seq}|{last_hash}".encode(), "sha256").hex()
 

@@ -33,7 +33,7 @@ from engine.models import (
     Timer,
     TimerStatus,
 )
-from engine.services import calendars, core_rows, history, job_rows, pauses, sla, timer_rows
+from engine.services import calendars, core_rows, event_batch, history, job_rows, pauses, sla, timer_rows
 from engine.services.context import EngineContext
 from engine.services.workflow_cache import command_clock
 
@@ -116,7 +116,8 @@ def lock_instance(session: Session, instance_id: str) -> ProcessInstance:
 # Built once, values bound per call: building the statement costs ~0.1 ms, more than running it here. A command
 # that starts from a task or job row locks the instance and that row in one statement (human_tasks, jobs).
 _LOCKED_INSTANCE = core_rows.LockedRead((ProcessInstance,), ProcessInstance.__table__,
-                                       ProcessInstance.__table__.c.id == bindparam("instance_id"))
+                                       ProcessInstance.__table__.c.id == bindparam("instance_id"),
+                                       head=event_batch.known_head)
 
 
 def load(session: Session, ctx: EngineContext, instance: ProcessInstance) -> Loaded:

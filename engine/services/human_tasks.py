@@ -22,7 +22,7 @@ from engine.models import (
     ProcessInstance,
     TaskDraft,
 )
-from engine.services import core_rows, execution, sla
+from engine.services import core_rows, event_batch, execution, sla
 from engine.services.context import EngineContext
 from engine.services.forms import validate_form
 
@@ -77,7 +77,7 @@ def form_schema(session: Session, task: HumanTask) -> dict[str, Any] | None:
 _LOCKED_TASK = core_rows.LockedRead(
     (ProcessInstance, HumanTask),
     ProcessInstance.__table__.join(HumanTask.__table__, HumanTask.__table__.c.instance_id == ProcessInstance.id),
-    HumanTask.__table__.c.id == bindparam("task_id"))
+    HumanTask.__table__.c.id == bindparam("task_id"), head=event_batch.known_head)
 
 
 def _locked_open_task(session: Session, task_id: str) -> tuple[HumanTask, ProcessInstance]:

@@ -32,7 +32,7 @@ from engine.bpmn import runtime
 from engine.dto import JobOut
 from engine.errors import InstanceNotRunning, InvalidInput, JobNotClaimed, JobNotFound, JobNotOpen
 from engine.models import EventKind, IncidentKind, InstanceStatus, ProcessInstance, ServiceJob, ServiceJobStatus
-from engine.services import core_rows, execution, incidents
+from engine.services import core_rows, event_batch, execution, incidents
 from engine.services.context import EngineContext
 from engine.services.history import format_at
 from engine.services.metered import count_on_commit
@@ -213,7 +213,7 @@ def list_jobs(session: Session, *, topic: str | None = None, instance_id: str | 
 _LOCKED_JOB = core_rows.LockedRead(
     (ProcessInstance, ServiceJob),
     ProcessInstance.__table__.join(ServiceJob.__table__, ServiceJob.__table__.c.instance_id == ProcessInstance.id),
-    ServiceJob.__table__.c.id == bindparam("job_id"))
+    ServiceJob.__table__.c.id == bindparam("job_id"), head=event_batch.known_head)
 
 
 def _locked_job(session: Session, job_id: str, worker: str) -> tuple[ServiceJob, ProcessInstance]:

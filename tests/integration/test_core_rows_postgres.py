@@ -12,7 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from engine.config import Settings
 from engine.dto import DefinitionOut
-from engine.models import HumanTask
+from engine.models import ChainHead, HumanTask
 from engine.services import execution
 from engine.services.human_tasks import _LOCKED_TASK
 from tests.conftest import engine_state
@@ -56,5 +56,9 @@ def test_a_locked_read_holds_the_instance_and_the_task_row(app: Flask, deploy: C
             other.execute(text("SET LOCAL lock_timeout = '100ms'"))
             with pytest.raises(OperationalError, match="lock timeout"):
                 execution.lock_instance(other, instance_id)
+        with state.sessions.begin() as other:
+            other.execute(text("SET LOCAL lock_timeout = '100ms'"))
+            with pytest.raises(OperationalError, match="lock timeout"):  # the chain head, read with the rows
+                other.execute(select(ChainHead.chain).where(ChainHead.chain == instance_id).with_for_update()).all()
     with state.sessions.begin() as session:  # released with the commit
         assert execution.lock_instance(session, instance_id).id == instance_id

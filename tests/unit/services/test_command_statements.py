@@ -26,12 +26,13 @@ from tests.conftest import HMAC_KEY, ROOT, engine_state
 APPROVAL_9 = ROOT / "bench" / "approval_9.bpmn"
 # Measured after the issue-14 persistence work (bench/command_cost.py), neither BEGIN (issued by the dialect on the
 # DB-API connection: no cursor event sees it) nor COMMIT counted, nor the suite's own reads (APPROVALS_CHECK_DUMPS):
-# a review completion on a warm cache is 8 (instance and task locked together, chain head, 3 writes, 3 history
-# writes; its open task and timer rows travel with the cached workflow); the permit job's completion 7 (instance
-# and job locked together, chain head, job, instance, history; no other service task waits, so no job row is
-# read). Before: 21 and 20; then 9 and 9 (10 and 10 with the check's reads, as this test counted them).
-REVIEW_STATEMENTS = 8
-JOB_STATEMENTS = 7
+# a review completion on a warm cache is 7 (instance, task and chain head locked together, 3 writes, 3 history
+# writes; its open task and timer rows travel with the cached workflow); the permit job's completion 6 (instance,
+# job and chain head locked together, job, instance, history; no other service task waits, so no job row is
+# read). Before: 21 and 20; then 9 and 9 (10 and 10 with the check's reads, as this test counted them); then 8 and
+# 7 (the chain head read on its own).
+REVIEW_STATEMENTS = 7
+JOB_STATEMENTS = 6
 START_STATEMENTS = 7  # a new instance: no rows to read, no chain head yet (was 12)
 
 router = TaskRouter()
@@ -101,6 +102,7 @@ def test_review_and_job_completion_statement_counts(app: Flask, deploy: Callable
             _complete(app, task_id, bpmn_id)
         assert len(seen) <= REVIEW_STATEMENTS, "\n".join(seen)
         assert sum(s.startswith("INSERT INTO instance_events") for s in seen) == 1  # the command's events at once
+        assert not any(s.startswith("SELECT chain_heads") for s in seen)  # read with the locked rows
     _complete(app, *tasks[-1])  # the join and the permit job
     claimed = run_command(state.sessions, lambda s: jobs.claim(
         s, state.ctx, [jobs.TopicRequest("bench.*", timedelta(minutes=5))], worker="w", max_jobs=1,

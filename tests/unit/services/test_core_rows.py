@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import inspect, select, update
+from sqlalchemy import bindparam, delete, inspect, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.dto import DefinitionOut
 from engine.errors import InstanceNotFound
-from engine.models import HumanTask, HumanTaskStatus, ProcessInstance
-from engine.services import core_rows, execution, instances
+from engine.models import ChainHead, EventKind, HumanTask, HumanTaskStatus, ProcessInstance
+from engine.services import core_rows, event_batch, execution, history, instances
 from engine.services.commands import run_command
 from engine.services.human_tasks import _LOCKED_TASK
 from tests.conftest import engine_state
@@ -150,6 +150,39 @@ def test_a_locked_read_of_no_row_is_none(app: Flask, deploy: Callable[..., Defin
         with pytest.raises(InstanceNotFound):
             execution.lock_instance(session, "no-such-instance")
         assert not session.identity_map
+
+
+def test_a_locked_read_hands_over_the_instance_s_chain_head(app: Flask, deploy: Callable[..., DefinitionOut],
+                                                            run_jobs: Callable[..., int]) -> None:
+    """The chain head comes with the locked rows (read and locked in the same statement), and the command's events
+    continue the chain from it; an instance whose chain has no head row is still read (without it)."""
+    instance_id = _instance_with_tasks(app, deploy, run_jobs)
+    state = engine_state(app)
+    with state.sessions() as session:
+        head = session.get_one(ChainHead, instance_id)
+        stored = (head.last_seq, head.last_hash)
+        task_id = session.scalars(select(HumanTask.id).where(HumanTask.instance_id == instance_id)).first()
+    handed: list[tuple[str, int, str]] = []
+    with_hook = core_rows.LockedRead(
+        _LOCKED_TASK.models, ProcessInstance.__table__.join(HumanTask.__table__,
+                                                            HumanTask.__table__.c.instance_id == ProcessInstance.id),
+        HumanTask.__table__.c.id == bindparam("task_id"), head=lambda _s, *values: handed.append(values))
+    with state.sessions.begin() as session:
+        assert with_hook.load(session, {"task_id": task_id}) is not None
+    assert handed == [(instance_id, *stored)]
+    with state.sessions.begin() as session:  # the engine's own: primes the batch, so the event reads no head
+        execution.lock_instance(session, instance_id)
+        assert event_batch.batch(session).heads[instance_id].last_seq == stored[0]
+        recorded = history.record(session, hmac_key=b"k", instance_id=instance_id, kind=EventKind.TASK_DRAFT_SAVED,
+                                  actor="t", at=state.clock.now())
+        assert recorded.seq == stored[0] + 1
+        session.rollback()
+    with state.sessions.begin() as session:
+        session.execute(delete(ChainHead).where(ChainHead.chain == instance_id))
+        handed.clear()
+        loaded = with_hook.load(session, {"task_id": task_id})
+        assert loaded is not None and loaded[0].id == instance_id and handed == []
+        session.rollback()
 
 
 def test_a_locked_read_is_the_first_orm_use_of_a_process(tmp_path: Path) -> None:
