@@ -21,7 +21,7 @@ from sqlalchemy import bindparam, event, insert, select, update
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from engine.models import ChainCheckpoint, ChainHead, InstanceEvent
-from engine.services import core_rows, dbapi_path
+from engine.services import core_rows, dbapi_path, pg_pipeline
 
 GENESIS = "0" * 64  # the prev_hash of a chain's first row
 _KEY = "engine.history.batch"
@@ -104,6 +104,8 @@ def write(session: Session) -> None:
     current.events, current.checkpoints = [], []
     session.flush()  # rows the events refer to (a new instance) first
     connection = session.connection()
+    steps: list[pg_pipeline.Step] = []
+    written = []
     for head in current.heads.values():
         if not head.changed:
             continue
@@ -111,12 +113,16 @@ def write(session: Session) -> None:
                   "signature": sign_head(head.key, head.chain, head.last_seq, head.last_hash),
                   "updated_at": head.updated_at}
         if head.stored:
-            dbapi_path.execute(connection, _UPDATE_HEAD, {"head_chain": head.chain, **values})
+            steps.append((_UPDATE_HEAD, {"head_chain": head.chain, **values}))
         else:
-            dbapi_path.execute(connection, _INSERT_HEAD, {"chain": head.chain, **values})
+            steps.append((_INSERT_HEAD, {"chain": head.chain, **values}))
+        written.append(head)
+    steps += [(_INSERT_EVENTS, events), (_INSERT_CHECKPOINTS, checkpoints)]
+    if not pg_pipeline.run(connection, steps):  # PostgreSQL: one round trip for all of them
+        for statement, params in steps:
+            dbapi_path.execute(connection, statement, params)
+    for head in written:
         head.stored, head.changed = True, False
-    dbapi_path.execute(connection, _INSERT_EVENTS, events)
-    dbapi_path.execute(connection, _INSERT_CHECKPOINTS, checkpoints)
 
 
 # Built once, values bound per call (building a statement costs about as much as running it here).
