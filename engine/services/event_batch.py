@@ -1,8 +1,10 @@
 """A transaction's history events, written together: one executemany INSERT for the events, one for their signed
-checkpoints and one statement per chain head, instead of an ORM object (and its flush) per row.
+checkpoints and one statement per chain head, instead of an ORM object (and its flush) per row. On PostgreSQL the
+three go in one pipelined round trip (services/pg_pipeline.py).
 
-`history.record` locks and reads each chain head once per transaction (as before), computes every hash and
-signature in Python and appends the rows here. They are written by `write(session)`, which the command path
+`history.record` locks and reads each chain head once per transaction (a command's locked read of its instance
+already read and locked the instance's: `known_head`), computes every hash and signature in Python and appends
+the rows here. They are written by `write(session)`, which the command path
 calls at the end of `execution.persist`, and in any case before the transaction commits, before a statement
 that reads the history tables, and at once while a savepoint is open. A rollback drops them with the transaction.
 
