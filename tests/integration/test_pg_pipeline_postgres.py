@@ -4,26 +4,40 @@ apply (listeners, RETURNING, SQLite), nothing is run and the caller's path takes
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+from flask import Flask
 from sqlalchemy import Engine, event, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from engine.config import Settings
 from engine.db import Base, make_db_engine
-from engine.models import ChainCheckpoint, ChainHead, InstanceEvent
-from engine.services import pg_pipeline
-from tests.conftest import ROOT
+from engine.dto import DefinitionOut
+from engine.models import ChainCheckpoint, ChainHead, EventKind, InstanceEvent
+from engine.services import history, human_tasks, pg_pipeline
+from engine.services.commands import run_command
+from tests.conftest import HMAC_KEY, ROOT, engine_state
+from tests.unit.services.test_core_rows import _instance_with_tasks
 
 pytestmark = pytest.mark.postgres
 
 _EVENTS, _HEADS, _CHECKPOINTS = InstanceEvent.__table__, ChainHead.__table__, ChainCheckpoint.__table__
 _AT = datetime(2026, 11, 29, 20, 15, 1, 123456, tzinfo=timezone(timedelta(hours=8)))
+
+
+@pytest.fixture
+def settings(postgres_settings: Settings) -> Settings:
+    return postgres_settings
+
+
+@pytest.fixture
+def app(postgres_app: Flask) -> Flask:
+    return postgres_app
 
 
 @pytest.fixture
@@ -131,3 +145,30 @@ def test_a_naive_datetime_is_refused_as_sqlalchemy_refuses_it(db_engine: Engine)
     with pytest.raises(Exception, match="naive datetime"), db_engine.begin() as connection:
         pg_pipeline.run(connection, [(insert(_HEADS), naive)])
     assert _rows(db_engine, "n")[1] == []
+
+
+def test_the_command_path_writes_its_history_through_the_pipeline(
+        app: Flask, deploy: Callable[..., DefinitionOut], run_jobs: Callable[..., int],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A clerk's completion on PostgreSQL takes this path (no statement listener on the engine), and the chain it
+    writes verifies."""
+    taken: list[bool] = []
+    run = pg_pipeline.run
+
+    def spy(connection: Any, steps: Any) -> bool:
+        taken.append(run(connection, steps))
+        return taken[-1]
+
+    monkeypatch.setattr(pg_pipeline, "run", spy)
+    instance_id = _instance_with_tasks(app, deploy, run_jobs)
+    state = engine_state(app)
+    with state.sessions() as session:
+        task = human_tasks.list_tasks(session, instance_id=instance_id)[0]
+    taken.clear()
+    run_command(state.sessions, lambda s: human_tasks.complete(s, state.ctx, task.id, {task.bpmn_id: "approve"},
+                                                               actor="clerk", now=state.clock.now()))
+    assert taken == [True]
+    with state.sessions() as session:
+        assert history.verify_all(session, HMAC_KEY.encode()) == []
+        completed = [e for e in history.list_events(session, instance_id) if e.kind == EventKind.TASK_COMPLETED]
+    assert [e.payload["task_id"] for e in completed] == [task.id]
