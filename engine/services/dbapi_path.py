@@ -24,7 +24,7 @@ from __future__ import annotations
 import sqlite3
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Delete, Insert, Result, Select, Update
 from sqlalchemy.exc import DBAPIError, MultipleResultsFound
@@ -120,14 +120,24 @@ def _sqlite(connection: Connection) -> sqlite3.Connection | None:
     return raw if isinstance(raw, sqlite3.Connection) else None
 
 
-def _plan(connection: Connection, statement: Any, keys: tuple[str, ...]) -> _Plan | None:
+Plan = TypeVar("Plan")
+
+
+def cached_plan(plans: dict[tuple[int, tuple[str, ...]], tuple[Any, Plan]], connection: Connection, statement: Any,
+                keys: tuple[str, ...], compile_: Callable[[Connection, Any, tuple[str, ...]], Plan]) -> Plan:
+    """`compile_(connection, statement, keys)`, once per (statement, keys) in `plans` (keyed by the statement's id
+    and checked by identity: the statements are module-level constants, so an id is not reused)."""
     key = (id(statement), keys)
-    found = _PLANS.get(key)
+    found = plans.get(key)
     if found is not None and found[0] is statement:
         return found[1]
-    plan = _compile(connection, statement, keys)
-    _PLANS[key] = (statement, plan)
+    plan = compile_(connection, statement, keys)
+    plans[key] = (statement, plan)
     return plan
+
+
+def _plan(connection: Connection, statement: Any, keys: tuple[str, ...]) -> _Plan | None:
+    return cached_plan(_PLANS, connection, statement, keys, _compile)
 
 
 def _compile(connection: Connection, statement: Any, keys: tuple[str, ...]) -> _Plan | None:

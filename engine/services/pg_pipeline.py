@@ -22,6 +22,8 @@ from typing import Any
 from sqlalchemy import Connection, Delete, Insert, Update
 from sqlalchemy.exc import DBAPIError
 
+from engine.services import dbapi_path
+
 Dml = Insert | Update | Delete
 Step = tuple[Dml, Mapping[str, Any] | Sequence[Mapping[str, Any]]]  # a statement and one row or several
 Processor = Callable[[Any], Any] | None
@@ -44,9 +46,8 @@ class _Plan:
                 for name, process in zip(self.names, self.processors)}
 
 
-# (id(statement), keys) -> (the statement, its plan or None where it needs SQLAlchemy); as dbapi_path's table, the
-# statements are module-level constants. One plan serves every PostgreSQL engine (all use the default psycopg
-# dialect settings).
+# (id(statement), keys) -> (the statement, its plan or None where it needs SQLAlchemy), as dbapi_path's table. One
+# plan serves every PostgreSQL engine (all use the default psycopg dialect settings).
 _PLANS: dict[tuple[int, tuple[str, ...]], tuple[Any, _Plan | None]] = {}
 
 
@@ -94,13 +95,7 @@ def _psycopg(connection: Connection) -> Any:
 
 
 def _plan(connection: Connection, statement: Any, keys: tuple[str, ...]) -> _Plan | None:
-    key = (id(statement), keys)
-    found = _PLANS.get(key)
-    if found is not None and found[0] is statement:
-        return found[1]
-    plan = _compile(connection, statement, keys)
-    _PLANS[key] = (statement, plan)
-    return plan
+    return dbapi_path.cached_plan(_PLANS, connection, statement, keys, _compile)
 
 
 def _compile(connection: Connection, statement: Any, keys: tuple[str, ...]) -> _Plan | None:
