@@ -147,14 +147,9 @@ def _compile(connection: Connection, statement: Any, keys: tuple[str, ...]) -> _
     if not compiled.positional or compiled.insert_prefetch or compiled.update_prefetch \
             or compiled.post_compile_params or compiled.literal_execute_params:
         return None
-    constants = {}
-    for name in names:
-        bind = compiled.binds.get(name)
-        if name in keys:
-            continue
-        if bind is None or bind.callable is not None or bind.value is None:
-            return None  # a value SQLAlchemy would fill in (or refuse)
-        constants[name] = bind.value  # a literal of the statement (`status == 'open'`)
+    constants = literal_values(compiled, names, keys)
+    if constants is None:
+        return None
     processors = tuple(compiled._bind_processors.get(name) for name in names)
     if not isinstance(statement, Select) and not compiled.effective_returning:
         return _Plan(compiled.string, names, constants, processors)
@@ -164,6 +159,20 @@ def _compile(connection: Connection, statement: Any, keys: tuple[str, ...]) -> _
     columns = tuple(column[3]._cached_result_processor(dialect, None) for column in compiled._result_columns)
     row = namedtuple("Row", fields)  # type: ignore[misc]  # one class per statement, built once
     return _Plan(compiled.string, names, constants, processors, row, columns)
+
+
+def literal_values(compiled: Any, names: tuple[str, ...], keys: tuple[str, ...]) -> dict[str, Any] | None:
+    """The values of the compiled statement's own literals (`status == 'open'`) by parameter name, for the names
+    not among the caller's `keys`; None if one is a value SQLAlchemy would fill in (or refuse)."""
+    constants = {}
+    for name in names:
+        if name in keys:
+            continue
+        bind = compiled.binds.get(name)
+        if bind is None or bind.callable is not None or bind.value is None:
+            return None
+        constants[name] = bind.value
+    return constants
 
 
 def _identifiers(fields: list[str]) -> bool:

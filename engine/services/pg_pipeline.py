@@ -106,13 +106,8 @@ def _compile(connection: Connection, statement: Any, keys: tuple[str, ...]) -> _
             or compiled.literal_execute_params or compiled.effective_returning or compiled.escaped_bind_names:
         return None
     names = tuple(compiled.binds)
-    constants = {}
-    for name in names:
-        if name in keys:
-            continue
-        bind = compiled.binds[name]
-        if bind.callable is not None or bind.value is None:
-            return None  # a value SQLAlchemy would fill in (or refuse)
-        constants[name] = bind.value
+    constants = dbapi_path.literal_values(compiled, names, keys)
+    if constants is None:
+        return None
     processors = tuple(compiled._bind_processors.get(name) for name in names)
     return _Plan(compiled.string, names, constants, processors)
