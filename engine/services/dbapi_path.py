@@ -1,22 +1,25 @@
-"""The command path's prebuilt statements on SQLite, run on the DB-API connection with SQL compiled once.
+"""The command path's prebuilt statements run on the DB-API connection, with SQL compiled once.
 
 Why: `Connection.execute` of a prebuilt Core statement whose compiled form SQLAlchemy has cached still costs
-~30-100 us of Python per call on SQLite (cache key, execution context, parameter processing, result object)
-against ~5-40 us in sqlite3 itself, and a command runs ~10 such statements (issue 14). Here a statement is
-compiled once per (statement, keys given); a call binds the values in compiled order through the same bind
-processors (a datetime becomes SQLite's text, JSON is encoded), runs `execute` or `executemany` on the sqlite3
-connection, and a read (a SELECT, or a statement with RETURNING: the job claim) converts its columns with the
-same result processors into named tuples.
+~30-100 us of Python per call (cache key, execution context, parameter processing, result object) against ~5-40 us
+in sqlite3 itself, and a command runs ~10 such statements (issue 14). On PostgreSQL the same work was ~15% of a
+command's CPU in the client beside the round trips (py-spy of approval_9), and the result object alone 8%. Here a
+statement is compiled once per (statement, keys given) for the connection's dialect; a call binds the values
+through the same bind processors (a datetime becomes SQLite's text or stays aware for psycopg, JSON is encoded or
+wrapped), runs it on the sqlite3 or psycopg connection (`execute`, `executemany`), and a read (a SELECT, or a
+statement with RETURNING: the job claim) converts its columns with the same result processors into named tuples.
 
 Only where nothing is lost; anywhere else `Connection.execute` as before:
-- SQLite only (a PostgreSQL round trip dwarfs the saving, and its driver binds parameters its own way);
+- SQLite through sqlite3, PostgreSQL through psycopg 3;
 - inside a transaction SQLAlchemy began (sqlite3 itself would run the statement in autocommit mode), with no
   connection events (statement counters, tracing) and no echo: they would not see the statement;
 - a statement that needs nothing but the values given and its own constants: no Python-side default or onupdate,
   no IN list expanded at execution, result columns named like attributes; RETURNING only through `query`
-  (`execute` gives a row count, not rows).
+  (`execute` gives a row count, not rows; on PostgreSQL a write is compiled as for an executemany, so an INSERT
+  does not fetch its generated key back, which nothing here reads).
 A DB-API error is raised as SQLAlchemy raises it (`DBAPIError.instance`: OperationalError, IntegrityError, ...
-with the driver's exception as `orig`), so a locked database is still a retried conflict.
+with the driver's exception as `orig`), so a locked database or a conflict is still a retried conflict; a
+PostgreSQL error that means the connection is gone invalidates it, as SQLAlchemy does.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ Processor = Callable[[Any], Any] | None
 
 class _Plan:
     """A statement compiled for SQLite: its SQL, each parameter's name and processor, the values of the statement's
-    own literals by name, and for a read the row type and each column's processor."""
+    own literals by name, and for a read the row type and each column's processor. Bound positionally."""
 
     __slots__ = ("columns", "constants", "names", "processors", "row", "sql")
 
@@ -49,6 +52,18 @@ class _Plan:
             values = {**self.constants, **values}
         return tuple([values[name] if process is None else process(values[name])
                       for name, process in zip(self.names, self.processors)])
+
+
+class PgPlan(_Plan):
+    """The same, compiled for psycopg: bound by name."""
+
+    __slots__ = ()
+
+    def bind(self, values: Mapping[str, Any]) -> dict[str, Any]:  # type: ignore[override]
+        if self.constants:
+            values = {**self.constants, **values}
+        return {name: values[name] if process is None else process(values[name])
+                for name, process in zip(self.names, self.processors)}
 
 
 class Rows(list[Any]):
@@ -67,6 +82,10 @@ class Rows(list[Any]):
 # constants (core_rows, event_batch, execution, ...): the table keeps each alive, so an id is not reused. One plan
 # serves every SQLite engine: the engine's are all created with SQLAlchemy's default SQLite dialect settings.
 _PLANS: dict[tuple[int, tuple[str, ...]], tuple[Any, _Plan | None]] = {}
+# The same for PostgreSQL (every engine uses the default psycopg dialect settings): writes compiled as for an
+# executemany (services/pg_pipeline.py runs them too), reads as they are.
+_PG_WRITES: dict[tuple[int, tuple[str, ...]], tuple[Any, PgPlan | None]] = {}
+_PG_READS: dict[tuple[int, tuple[str, ...]], tuple[Any, PgPlan | None]] = {}
 
 
 def execute(connection: Connection, statement: Dml, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> int:
@@ -76,6 +95,11 @@ def execute(connection: Connection, statement: Dml, params: Mapping[str, Any] | 
         return 0  # no rows, nothing to run (SQLAlchemy would run the statement once without values: deprecated)
     first: Mapping[str, Any] = params[0] if many else params  # type: ignore[index,assignment]
     raw = _sqlite(connection)
+    if raw is None:
+        pg = psycopg_connection(connection)
+        plan = pg_write_plan(connection, statement, tuple(first)) if pg is not None else None
+        if plan is not None:
+            return _pg_execute(connection, pg, plan, params, many)
     plan = _plan(connection, statement, tuple(first)) if raw is not None else None
     if plan is None or plan.row is not None:  # a RETURNING's rows are read by `query`
         return connection.execute(statement, list(params) if many else params).rowcount  # type: ignore[arg-type]
@@ -92,14 +116,21 @@ def execute(connection: Connection, statement: Dml, params: Mapping[str, Any] | 
 def query(connection: Connection, statement: Select[Any] | Dml, params: Mapping[str, Any]) -> Rows | Result[Any]:
     """Run the SELECT, or the statement with RETURNING, `statement` with `params`: its rows, named by column."""
     raw = _sqlite(connection)
-    plan = _plan(connection, statement, tuple(params)) if raw is not None else None
-    if plan is None or plan.row is None:
-        return connection.execute(statement, params)
-    try:
-        fetched = raw.execute(plan.sql, plan.bind(params)).fetchall()  # type: ignore[union-attr]
-    except sqlite3.Error as exc:
-        raise _wrapped(connection, plan.sql, params, exc, False) from exc
-    make, columns = plan.row._make, plan.columns  # type: ignore[union-attr]  # a SELECT's plan has its row type
+    if raw is None:
+        pg = psycopg_connection(connection)
+        plan = cached_plan(_PG_READS, connection, statement, tuple(params), _pg_compile) if pg is not None else None
+        if plan is None or plan.row is None:
+            return connection.execute(statement, params)
+        fetched = _pg_fetch(connection, pg, plan, params)
+    else:
+        plan = _plan(connection, statement, tuple(params))
+        if plan is None or plan.row is None:
+            return connection.execute(statement, params)
+        try:
+            fetched = raw.execute(plan.sql, plan.bind(params)).fetchall()
+        except sqlite3.Error as exc:
+            raise _wrapped(connection, plan.sql, params, exc, False) from exc
+    make, columns = plan.row._make, plan.columns  # a read's plan has its row type
     if not any(columns):
         return Rows(map(make, fetched))
     return Rows([make([value if process is None else process(value)
@@ -109,6 +140,95 @@ def query(connection: Connection, statement: Select[Any] | Dml, params: Mapping[
 def _wrapped(connection: Connection, sql: str, params: Any, exc: sqlite3.Error, many: bool) -> DBAPIError:
     return DBAPIError.instance(sql, params, exc, sqlite3.Error, dialect=connection.dialect,  # type: ignore[return-value]
                                ismulti=many)
+
+
+def _pg_execute(connection: Connection, raw: Any, plan: PgPlan, params: Any, many: bool) -> int:
+    import psycopg
+
+    try:
+        with raw.cursor() as cursor:
+            if many:
+                cursor.executemany(plan.sql, [plan.bind(values) for values in params])
+            else:
+                cursor.execute(plan.sql, plan.bind(params))
+            return cursor.rowcount
+    except psycopg.Error as exc:
+        raise pg_error(connection, plan.sql, params, exc, many) from exc
+
+
+def _pg_fetch(connection: Connection, raw: Any, plan: PgPlan, params: Mapping[str, Any]) -> list[Any]:
+    import psycopg
+
+    try:
+        with raw.cursor() as cursor:
+            cursor.execute(plan.sql, plan.bind(params))
+            return cursor.fetchall()
+    except psycopg.Error as exc:
+        raise pg_error(connection, plan.sql, params, exc, False) from exc
+
+
+def pg_error(connection: Connection, sql: str, params: Any, exc: Exception, many: bool) -> DBAPIError:
+    """A psycopg error as SQLAlchemy raises it; a lost connection is invalidated first, as SQLAlchemy does."""
+    import psycopg
+
+    raw = connection.connection.dbapi_connection
+    gone = connection.dialect.is_disconnect(exc, raw, None)
+    if gone:
+        connection.invalidate(exc)
+    wrapped = DBAPIError.instance(sql, params, exc, psycopg.Error, dialect=connection.dialect, ismulti=many,
+                                  connection_invalidated=gone)
+    return wrapped  # type: ignore[return-value]
+
+
+def psycopg_connection(connection: Connection) -> Any:
+    """The psycopg connection under `connection`, if statements may bypass SQLAlchemy on it."""
+    if connection.dialect.name != "postgresql" or connection.dialect.driver != "psycopg" \
+            or connection._has_events or connection.engine._has_events or connection._echo or connection.closed \
+            or connection.invalidated or not connection.in_transaction():
+        return None
+    return connection.connection.dbapi_connection
+
+
+def pg_write_plan(connection: Connection, statement: Any, keys: tuple[str, ...]) -> PgPlan | None:
+    """A write's plan for psycopg (None where it needs SQLAlchemy), compiled as for an executemany even for one row:
+    a single-row INSERT would fetch its generated key back (RETURNING), which nothing here reads."""
+    return cached_plan(_PG_WRITES, connection, statement, keys, _pg_compile_write)
+
+
+def _pg_compile_write(connection: Connection, statement: Any, keys: tuple[str, ...]) -> PgPlan | None:
+    if isinstance(statement, Select):
+        return None
+    return _pg_compile(connection, statement, keys, for_executemany=True)
+
+
+def _pg_compile(connection: Connection, statement: Any, keys: tuple[str, ...],
+                for_executemany: bool = False) -> PgPlan | None:
+    dialect = connection.dialect
+    compiled = statement.compile(dialect=dialect, column_keys=list(keys), for_executemany=for_executemany)
+    if compiled.positional or compiled.insert_prefetch or compiled.update_prefetch or compiled.post_compile_params \
+            or compiled.literal_execute_params or compiled.escaped_bind_names:
+        return None
+    names = tuple(compiled.binds)
+    constants = literal_values(compiled, names, keys)
+    if constants is None:
+        return None
+    processors = tuple(compiled._bind_processors.get(name) for name in names)
+    if not isinstance(statement, Select) and not compiled.effective_returning:
+        return PgPlan(compiled.string, names, constants, processors)
+    if for_executemany:
+        return None  # a write with RETURNING: its rows are read by `query`
+    return _with_row(PgPlan(compiled.string, names, constants, processors), compiled, dialect)
+
+
+def _with_row(plan: AnyPlan, compiled: Any, dialect: Any) -> AnyPlan | None:
+    """`plan` with the row type and the result processors of the columns a read gives; None if a column is not
+    named like an attribute."""
+    fields = [column[0] for column in compiled._result_columns]
+    if not _identifiers(fields):
+        return None
+    plan.columns = tuple(column[3]._cached_result_processor(dialect, None) for column in compiled._result_columns)
+    plan.row = namedtuple("Row", fields)  # type: ignore[misc]  # one class per statement, built once
+    return plan
 
 
 def _sqlite(connection: Connection) -> sqlite3.Connection | None:
@@ -121,6 +241,7 @@ def _sqlite(connection: Connection) -> sqlite3.Connection | None:
 
 
 Plan = TypeVar("Plan")
+AnyPlan = TypeVar("AnyPlan", bound=_Plan)
 
 
 def cached_plan(plans: dict[tuple[int, tuple[str, ...]], tuple[Any, Plan]], connection: Connection, statement: Any,
@@ -153,12 +274,7 @@ def _compile(connection: Connection, statement: Any, keys: tuple[str, ...]) -> _
     processors = tuple(compiled._bind_processors.get(name) for name in names)
     if not isinstance(statement, Select) and not compiled.effective_returning:
         return _Plan(compiled.string, names, constants, processors)
-    fields = [column[0] for column in compiled._result_columns]
-    if not _identifiers(fields):
-        return None
-    columns = tuple(column[3]._cached_result_processor(dialect, None) for column in compiled._result_columns)
-    row = namedtuple("Row", fields)  # type: ignore[misc]  # one class per statement, built once
-    return _Plan(compiled.string, names, constants, processors, row, columns)
+    return _with_row(_Plan(compiled.string, names, constants, processors), compiled, dialect)
 
 
 def literal_values(compiled: Any, names: tuple[str, ...], keys: tuple[str, ...]) -> dict[str, Any] | None:
