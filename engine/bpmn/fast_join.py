@@ -12,7 +12,10 @@ with its parent and whether it is below `my_task`, from the task dicts up). When
 loop only removes each other task's parent spec (unless the task is an ancestor of `my_task`), which no order
 changes, so the answer is the set left. Otherwise (a loop's first iteration below a later one, whose ancestors
 stock traces in the scan's order) and on a tree too large for `reached`, `ordered_check` runs stock's loop on
-`get_tasks`, with the join task's ancestors collected once and the walks up shared between tasks. The answers are
+`get_tasks`, with the join task's ancestors collected once and the walks up shared between tasks. Before either,
+`_surely_waiting` answers "not yet" when an input has no COMPLETED task at all and no join task hangs below
+`my_task` (every completion of a fan-out's branch but the last): one C pass over the tasks instead of a walk up from
+each branch's join task (fan-out 36: 6% fewer instructions per instance, valgrind). The answers are
 stock's (tests/unit/bpmn/test_fast_join.py compares them for every join task at every step of the corpus, of fan-
 outs completed in random orders and of a loop). `install()`/`uninstall()` as in fast_scan.
 
@@ -36,6 +39,7 @@ from __future__ import annotations
 
 from itertools import compress, repeat
 from operator import attrgetter, eq
+from typing import Any
 
 from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway
 from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
@@ -64,7 +68,44 @@ def _ancestor_ids(task: Task) -> set[int]:
     return found
 
 
+_STATE = attrgetter("_state")
+_BELOW_LIMIT = 64  # tasks below a join task looked at before `_surely_waiting` gives up
+
+
+def _surely_waiting(self: ParallelGateway, my_task: Task) -> bool:
+    """Whether stock's check surely answers False: an input has no COMPLETED task anywhere the check's scan looks,
+    and no task of the join's spec is below `my_task`.
+
+    Stock takes an input only for a join task whose parent is COMPLETED with the input's spec, or, for a join task
+    below `my_task` (a loop's first iteration), for any ancestor of that task. Below is by the walk up the `parent`
+    property; a task is listed by its parent's children (Spiff adds a child to both at once and removes it from
+    both), so the tasks below `my_task` are those reached down its children, which are few (the join's predicted
+    tail). In a fan-out every branch's completion but the last finds its own input missing here, in a C pass over
+    the tasks, instead of walking up from every branch's join task."""
+    completed = TaskState.COMPLETED
+    specs: set[Any] = set()
+    for wf in fast_scan.searched(my_task.workflow):
+        tasks = wf.tasks.values()
+        specs.update(compress(map(_SPEC, tasks), map(eq, map(_STATE, tasks), repeat(completed))))
+    if specs.issuperset(self.inputs):
+        return False
+    tasks, name = my_task.workflow.tasks, self.name
+    below = list(my_task._children)
+    met = 0
+    while below:
+        task = tasks.get(below.pop())
+        if task is None:  # a subprocess's root (its tree is not below by the `parent` walk)
+            continue
+        met += 1
+        if task.task_spec.name == name or met > _BELOW_LIMIT:
+            return False
+        below.extend(task._children)
+    return True
+
+
 def check_threshold_unstructured(self: ParallelGateway, my_task: Task) -> bool:
+    if _surely_waiting(self, my_task):
+        return False
     found = fast_scan.reached(my_task.workflow, self.name, my_task)
     if found is None or any(below or parent is None for _task, parent, below in found):
         return ordered_check(self, my_task)

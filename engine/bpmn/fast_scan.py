@@ -312,6 +312,16 @@ def find(workflow: BpmnBaseWorkflow, first_task: Task | None = None, *, state: i
     return [task for _key, task in ranked]
 
 
+def searched(workflow: BpmnBaseWorkflow) -> list[BpmnBaseWorkflow]:
+    """The (sub)workflows whose tasks a scan from `workflow`'s root may meet: it and the subprocesses under it."""
+    top = workflow.top_workflow
+    subprocesses = top.subprocesses
+    workflows = [workflow]
+    if subprocesses:
+        workflows.extend(subprocesses.values() if workflow is top else _nested(workflow, subprocesses))
+    return workflows
+
+
 def reached(workflow: BpmnBaseWorkflow, spec_name: str, anchor: Task) -> list[tuple[Task, Task | None, bool]] | None:
     """The tasks `scan(workflow, spec_name=spec_name)` returns, in no particular order, each with its `parent`
     (property) and whether it is a descendant of `anchor` (`Task.is_descendant_of`); None for a tree of
@@ -324,11 +334,8 @@ def reached(workflow: BpmnBaseWorkflow, spec_name: str, anchor: Task) -> list[tu
     keyed by; a miss falls back to comparing values). A task is reached as `find`'s `path` decides (the scan's
     rules for any state: every child listed by its parent, a subprocess's tree through the task running it); it
     is below `anchor` if the walk up its `parent` property (within its own workflow) meets `anchor`."""
-    top = workflow.top_workflow
-    subprocesses = top.subprocesses
-    workflows = [workflow]
-    if subprocesses:
-        workflows.extend(subprocesses.values() if workflow is top else _nested(workflow, subprocesses))
+    subprocesses = workflow.top_workflow.subprocesses
+    workflows = searched(workflow)
     size = 0
     for wf in workflows:
         size += len(wf.tasks) + 1
