@@ -3,7 +3,8 @@
 - `GatedLocalBackend` answers a fetch that cannot find a job without a claim transaction;
 - `_plan_new_tasks` reads the open tasks of the instances commands touched, not every open task;
 - the workflow cache holds one entry per project;
-- the loop reads timers and tasks on a sqlite3 connection of its own (engine/simulation/reads.py).
+- the loop reads timers and tasks on a sqlite3 connection of its own (engine/simulation/reads.py);
+- the figures take a completed instance's variables from its completion event, not from its loaded state.
 
 A reference simulation without any of them (the plain `LocalBackend`, the whole-table read of open tasks, the
 default cache size, the reads through SQLAlchemy) must give the same figures, counters and task answers for the
@@ -18,9 +19,22 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from engine.bpmn import runtime
 from engine.config import load_settings
-from engine.models import HumanTask, HumanTaskStatus, ServiceJob, ServiceJobStatus, Timer, TimerStatus
+from engine.models import (
+    HumanTask,
+    HumanTaskStatus,
+    InstanceStatus,
+    ProcessInstance,
+    ServiceJob,
+    ServiceJobStatus,
+    Timer,
+    TimerStatus,
+)
+from engine.services import execution
+from engine.services.history import jsonable
 from engine.services.workflow_cache import DEFAULT_SIZE
+from engine.simulation import figures as figures_module
 from engine.simulation.figures import collect
 from engine.simulation.jobs_gate import GatedLocalBackend
 from engine.simulation.runner import Simulation, SimulationConfig, stuck_instances
@@ -61,6 +75,14 @@ class ReferenceSimulation(Simulation):
             return set(s.scalars(select(Timer.instance_id).where(Timer.id.in_(timer_ids))))
 
 
+def _state_variables(session: Any, ctx: Any, instance: ProcessInstance) -> dict[str, Any]:
+    """The figures' variables as they were read before: from the instance's loaded workflow."""
+    workflow = execution.load(session, ctx, instance).workflow
+    if instance.status == "running":
+        return runtime.open_task_data(workflow)
+    return runtime.workflow_data(workflow)
+
+
 def _run(kind: type[Simulation], tmp_path: Path, projects: int, seed: int) -> dict[str, Any]:
     simulation = kind(_settings(tmp_path), SimulationConfig(projects=projects, seed=seed,
                                                             directory=tmp_path / kind.__name__))
@@ -77,9 +99,15 @@ def _run(kind: type[Simulation], tmp_path: Path, projects: int, seed: int) -> di
 
     simulation._answer = record  # type: ignore[method-assign]
     simulation.run()
-    with simulation.state.sessions() as s:
-        figures = collect(s, simulation.state.ctx, simulation.projects, kind="mixed", seed=seed,
-                          now=simulation.clock.now()).to_json()
+    shortcut = figures_module._variables
+    if kind is ReferenceSimulation:
+        figures_module._variables = _state_variables  # type: ignore[assignment]
+    try:
+        with simulation.state.sessions() as s:
+            figures = collect(s, simulation.state.ctx, simulation.projects, kind="mixed", seed=seed,
+                              now=simulation.clock.now()).to_json()
+    finally:
+        figures_module._variables = shortcut  # type: ignore[assignment]
     figures.pop("seconds", None)
     for project in figures["escalated"]:
         project.pop("instance_id")  # escalations raised at one moment are listed in a fixed order (not sorted here)
@@ -96,6 +124,29 @@ def test_the_shortcuts_give_the_reference_run(tmp_path: Path) -> None:
     reference = _run(ReferenceSimulation, tmp_path, 10, 11)
     assert fast == reference
     assert fast["counters"][1] > 0 and fast["stuck"] == 0 and fast["answered"]
+
+
+def test_a_completed_instance_s_variables_come_from_its_completion_event(tmp_path: Path) -> None:
+    simulation = Simulation(_settings(tmp_path), SimulationConfig(projects=10, seed=11, directory=tmp_path / "s"))
+    try:
+        simulation.run()
+        with simulation.state.sessions() as s:
+            completed = s.scalars(select(ProcessInstance).where(
+                ProcessInstance.status == InstanceStatus.COMPLETED)).all()
+            assert completed
+            ctx = simulation.state.ctx
+            loads = []
+            plain_load = execution.load
+            execution.load = lambda *args, **kwargs: loads.append(1) or plain_load(*args, **kwargs)  # type: ignore
+            try:
+                found = {i.id: figures_module._variables(s, ctx, i) for i in completed}
+            finally:
+                execution.load = plain_load  # type: ignore[assignment]
+            assert loads == []  # no workflow was rebuilt
+            assert found == {i.id: jsonable(_state_variables(s, ctx, i)) for i in completed}
+            assert all(found[i.id].get("cap_wd") for i in completed)
+    finally:
+        simulation.state.db_engine.dispose()
 
 
 def test_the_cache_holds_every_project(tmp_path: Path) -> None:
