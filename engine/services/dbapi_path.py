@@ -198,26 +198,11 @@ def pg_write_plan(connection: Connection, statement: Any, keys: tuple[str, ...])
 def _pg_compile_write(connection: Connection, statement: Any, keys: tuple[str, ...]) -> PgPlan | None:
     if isinstance(statement, Select):
         return None
-    return _pg_compile(connection, statement, keys, for_executemany=True)
+    return _compiled(connection, statement, keys, PgPlan, for_executemany=True)
 
 
-def _pg_compile(connection: Connection, statement: Any, keys: tuple[str, ...],
-                for_executemany: bool = False) -> PgPlan | None:
-    dialect = connection.dialect
-    compiled = statement.compile(dialect=dialect, column_keys=list(keys), for_executemany=for_executemany)
-    if compiled.positional or compiled.insert_prefetch or compiled.update_prefetch or compiled.post_compile_params \
-            or compiled.literal_execute_params or compiled.escaped_bind_names:
-        return None
-    names = tuple(compiled.binds)
-    constants = literal_values(compiled, names, keys)
-    if constants is None:
-        return None
-    processors = tuple(compiled._bind_processors.get(name) for name in names)
-    if not isinstance(statement, Select) and not compiled.effective_returning:
-        return PgPlan(compiled.string, names, constants, processors)
-    if for_executemany:
-        return None  # a write with RETURNING: its rows are read by `query`
-    return _with_row(PgPlan(compiled.string, names, constants, processors), compiled, dialect)
+def _pg_compile(connection: Connection, statement: Any, keys: tuple[str, ...]) -> PgPlan | None:
+    return _compiled(connection, statement, keys, PgPlan)
 
 
 def _with_row(plan: AnyPlan, compiled: Any, dialect: Any) -> AnyPlan | None:
@@ -262,19 +247,30 @@ def _plan(connection: Connection, statement: Any, keys: tuple[str, ...]) -> _Pla
 
 
 def _compile(connection: Connection, statement: Any, keys: tuple[str, ...]) -> _Plan | None:
+    return _compiled(connection, statement, keys, _Plan)
+
+
+def _compiled(connection: Connection, statement: Any, keys: tuple[str, ...], kind: type[AnyPlan],
+              for_executemany: bool = False) -> AnyPlan | None:
+    """`statement` compiled for the connection's dialect into a plan of `kind` (sqlite3's `_Plan`, bound by position,
+    or psycopg's `PgPlan`, by name); None where it needs SQLAlchemy (see the module's docstring). A write compiled
+    `for_executemany` has no plan if it returns rows."""
     dialect = connection.dialect
-    compiled = statement.compile(dialect=dialect, column_keys=list(keys))
-    names = tuple(compiled.positiontup or ())
-    if not compiled.positional or compiled.insert_prefetch or compiled.update_prefetch \
-            or compiled.post_compile_params or compiled.literal_execute_params:
+    compiled = statement.compile(dialect=dialect, column_keys=list(keys), for_executemany=for_executemany)
+    by_name = kind is PgPlan
+    if compiled.positional == by_name or (by_name and compiled.escaped_bind_names) or compiled.insert_prefetch \
+            or compiled.update_prefetch or compiled.post_compile_params or compiled.literal_execute_params:
         return None
+    names = tuple(compiled.binds) if by_name else tuple(compiled.positiontup or ())
     constants = literal_values(compiled, names, keys)
     if constants is None:
         return None
-    processors = tuple(compiled._bind_processors.get(name) for name in names)
+    plan = kind(compiled.string, names, constants, tuple(compiled._bind_processors.get(name) for name in names))
     if not isinstance(statement, Select) and not compiled.effective_returning:
-        return _Plan(compiled.string, names, constants, processors)
-    return _with_row(_Plan(compiled.string, names, constants, processors), compiled, dialect)
+        return plan
+    if for_executemany:
+        return None  # a write with RETURNING: its rows are read by `query`
+    return _with_row(plan, compiled, dialect)
 
 
 def literal_values(compiled: Any, names: tuple[str, ...], keys: tuple[str, ...]) -> dict[str, Any] | None:

@@ -1,7 +1,8 @@
 """services/dbapi_path.py's psycopg path on PostgreSQL: each statement writes and reads exactly what SQLAlchemy's
 `Connection.execute` does (aware datetimes, JSON with Chinese text, enums, RETURNING), errors come out as
 SQLAlchemy's, a lost connection is invalidated as SQLAlchemy invalidates it, and whatever the path cannot do
-exactly (a listener, an IN list, a Python-side default) goes through SQLAlchemy."""
+exactly (a listener, an IN list, a Python-side default) goes through SQLAlchemy. The SQLite module's listener test
+runs here too, on PostgreSQL (the `settings` and `app` fixtures below)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 import psycopg
 import pytest
 from flask import Flask
-from sqlalchemy import Column, MetaData, String, Table, bindparam, event, func, select, text, update
+from sqlalchemy import Column, MetaData, String, Table, bindparam, func, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from engine.config import Settings
@@ -25,7 +26,12 @@ from engine.services.execution import _WAITING_TIMERS
 from engine.services.job_rows import _OPEN_JOBS
 from tests.conftest import engine_state
 from tests.unit.services.test_core_rows import _instance_with_tasks
-from tests.unit.services.test_dbapi_path import NOW, _stored, _timer
+from tests.unit.services.test_dbapi_path import (
+    NOW,
+    _stored,
+    _timer,
+    test_a_listener_sees_every_statement,  # noqa: F401  (rerun here)
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -125,19 +131,6 @@ def test_what_needs_sqlalchemy_goes_through_it(app: Flask, deploy: Callable[...,
         dbapi_path.execute(connection, _insert(Timer.__table__), row)
         stored = connection.execute(select(Timer.calendar, Timer.provisional).where(Timer.id == row["id"])).one()
         assert tuple(stored) == ("natural", False)
-
-
-def test_a_listener_sees_every_statement(app: Flask) -> None:
-    db_engine = engine_state(app).db_engine
-    seen: list[str] = []
-    event.listen(db_engine, "before_cursor_execute", lambda _c, _cur, statement, *_a: seen.append(statement))
-    with engine_state(app).sessions.begin() as session:
-        connection = session.connection()
-        assert dbapi_path.psycopg_connection(connection) is None
-        head = {"chain": "c", "last_seq": 1, "last_hash": "h", "signature": "s", "updated_at": NOW}
-        dbapi_path.execute(connection, _insert(ChainHead.__table__), head)
-        assert dbapi_path.query(connection, _LOCK_HEAD, {"chain": "c"}).one().last_seq == 1
-    assert [statement.split()[0] for statement in seen] == ["INSERT", "SELECT"]
 
 
 def test_outside_a_transaction_sqlalchemy_begins_it(app: Flask) -> None:
