@@ -19,6 +19,7 @@ from engine.bureau.errors import ObligationFulfilled, ObligationNotFound
 from engine.calendar import WorkCalendar
 from engine.errors import InvalidInput
 from engine.models import AccountabilityRecord, Escalation, FormalDocumentObligation
+from engine.services import core_rows
 
 DEEMED_APPROVAL = "deemed_approval"
 DEEMED_ACCEPTANCE = "deemed_acceptance"
@@ -31,9 +32,8 @@ def record_deemed(session: Session, *, job_id: str, kind: str, instance_id: str 
                   now: datetime, calendar: WorkCalendar) -> tuple[AccountabilityRecord, FormalDocumentObligation | None]:
     """The accountability record and, for a deemed approval, the formal-document obligation (same job id:
     the rows written before)."""
-    record = session.scalars(select(AccountabilityRecord).where(AccountabilityRecord.job_id == job_id)).first()
-    obligation = session.scalars(select(FormalDocumentObligation)
-                                 .where(FormalDocumentObligation.job_id == job_id)).first()
+    record = core_rows.first_by(session, AccountabilityRecord, "job_id", job_id)
+    obligation = core_rows.first_by(session, FormalDocumentObligation, "job_id", job_id)
     if record is not None:
         return record, obligation
     if kind not in (DEEMED_APPROVAL, DEEMED_ACCEPTANCE):
@@ -41,21 +41,19 @@ def record_deemed(session: Session, *, job_id: str, kind: str, instance_id: str 
     record = AccountabilityRecord(id=str(uuid.uuid4()), instance_id=instance_id, project_code=project_code, kind=kind,
                                   subject=subject, subject_name=subject_name, department=department, matter=matter,
                                   limit_wd=int(limit_wd), occurred_at=now, job_id=job_id)
-    session.add(record)
     if kind == DEEMED_APPROVAL:
         due = calendar.deadline(now, FORMAL_DOCUMENT_WD).due_at
         obligation = FormalDocumentObligation(
             id=str(uuid.uuid4()), instance_id=instance_id, project_code=project_code, review=subject,
             review_name=subject_name, department=department, matter=matter, created_at=now, due_at=due,
             job_id=job_id)
-        session.add(obligation)
-    session.flush()
+    core_rows.insert_new(session, record, *([obligation] if obligation is not None else []))
     return record, obligation
 
 
 def raise_escalation(session: Session, *, job_id: str, instance_id: str | None, project_code: str, level: str,
                      subject: str, department: str, title: str, limit_wd: int, now: datetime) -> Escalation:
-    existing = session.scalars(select(Escalation).where(Escalation.job_id == job_id)).first()
+    existing = core_rows.first_by(session, Escalation, "job_id", job_id)
     if existing is not None:
         return existing
     if level not in LEVELS:
@@ -63,8 +61,7 @@ def raise_escalation(session: Session, *, job_id: str, instance_id: str | None, 
     row = Escalation(id=str(uuid.uuid4()), instance_id=instance_id, project_code=project_code, level=level,
                      subject=subject, department=department, title=title, limit_wd=int(limit_wd), raised_at=now,
                      job_id=job_id)
-    session.add(row)
-    session.flush()
+    core_rows.insert_new(session, row)
     return row
 
 

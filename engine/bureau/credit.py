@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from engine.bureau import uscc
 from engine.errors import InvalidInput
 from engine.models import CreditRecord
+from engine.services import core_rows
 
 BLACKLIST = "blacklist"
 FALSE_COMMITMENT = "false_commitment"
@@ -54,12 +55,11 @@ def record(session: Session, *, credit_code: str, kind: str, reason: str, actor:
         raise InvalidInput("a credit record needs a reason")
     code = uscc.validate(credit_code)
     if job_id is not None:
-        existing = session.scalars(select(CreditRecord).where(CreditRecord.job_id == job_id)).first()
+        existing = core_rows.first_by(session, CreditRecord, "job_id", job_id)
         if existing is not None:
             return existing
     row = CreditRecord(id=str(uuid.uuid4()), credit_code=code, kind=kind, reason=reason.strip(),
                        instance_id=instance_id, project_code=project_code, recorded_at=now, recorded_by=actor,
                        expires_at=expires_at, job_id=job_id)
-    session.add(row)
-    session.flush()
+    core_rows.insert_new(session, row)
     return row

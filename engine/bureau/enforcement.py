@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput
 from engine.models import EnforcementShare
+from engine.services import core_rows
 
 ACTIONS = ("issued", "revoked")
 RECIPIENTS = {
@@ -28,7 +29,7 @@ RECIPIENT_NAMES = {
 def share(session: Session, *, job_id: str, action: str, permit: dict[str, Any], instance_id: str | None,
           now: datetime) -> EnforcementShare:
     """Append an entry for a permit (the worker's `permit` variable); the same job id returns its first entry."""
-    existing = session.scalars(select(EnforcementShare).where(EnforcementShare.job_id == job_id)).first()
+    existing = core_rows.first_by(session, EnforcementShare, "job_id", job_id)
     if existing is not None:
         return existing
     if action not in ACTIONS:

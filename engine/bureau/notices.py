@@ -23,6 +23,7 @@ from engine.bureau.numbering import next_number
 from engine.calendar import SHANGHAI
 from engine.errors import InvalidInput
 from engine.models import Notice
+from engine.services import core_rows
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 
@@ -105,7 +106,7 @@ def message(notice: Notice) -> dict[str, Any]:
 def create(session: Session, *, job_id: str, kind: str, credit_code: str, project_code: str, project_name: str,
            instance_id: str | None, details: dict[str, Any], now: datetime) -> Notice:
     """Number and store a notice (status pending); the same job id returns the notice it created before."""
-    existing = session.scalars(select(Notice).where(Notice.job_id == job_id)).first()
+    existing = core_rows.first_by(session, Notice, "job_id", job_id)
     if existing is not None:
         return existing
     spec = KINDS.get(kind)
@@ -117,21 +118,20 @@ def create(session: Session, *, job_id: str, kind: str, credit_code: str, projec
     row = Notice(id=str(uuid.uuid4()), number=number, kind=kind, title=spec.title, credit_code=credit_code,
                  instance_id=instance_id, project_code=project_code, body=body, details=details, status=PENDING,
                  attempts=0, created_at=now, job_id=job_id)
-    session.add(row)
-    session.flush()
+    core_rows.insert_new(session, row)
     return row
 
 
 def mark(session: Session, notice_id: str, *, error: str | None, now: datetime) -> Notice:
-    row = session.get(Notice, notice_id)
+    row = core_rows.first_by(session, Notice, "id", notice_id)
     if row is None:
         raise InvalidInput(f"no notice {notice_id}")
-    row.attempts += 1
+    changes: dict[str, Any] = {"attempts": row.attempts + 1}
     if error is None:
-        row.status, row.sent_at, row.last_error = SENT, now, None
+        changes.update(status=SENT, sent_at=now, last_error=None)
     else:
-        row.status, row.last_error = FAILED, error[:2000]
-    session.flush()
+        changes.update(status=FAILED, last_error=error[:2000])
+    core_rows.update_object(session, row, changes)
     return row
 
 

@@ -22,6 +22,7 @@ from engine.bureau.numbering import AREA_CODE, next_number
 from engine.calendar import SHANGHAI
 from engine.errors import Conflict, InvalidInput
 from engine.models import Permit
+from engine.services import core_rows
 
 TYPES = ("land_use", "planning", "construction")
 ISSUER = "呼和浩特市行政审批和政务服务局"
@@ -55,7 +56,7 @@ def as_variables(row: Permit) -> dict[str, Any]:
 def issue(session: Session, *, job_id: str, permit_type: str, title: str, instance_id: str | None,
           credit_code: str, project_code: str, project_name: str, by_commitment: bool, now: datetime,
           documents_dir: Path | None = None) -> Permit:
-    existing = session.scalars(select(Permit).where(Permit.job_id == job_id)).first()
+    existing = core_rows.first_by(session, Permit, "job_id", job_id)
     if existing is not None:
         return existing
     if permit_type not in TYPES:
@@ -66,8 +67,7 @@ def issue(session: Session, *, job_id: str, permit_type: str, title: str, instan
                  job_id=job_id)
     text = document_text(row)
     row.document_sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    session.add(row)
-    session.flush()
+    core_rows.insert_new(session, row)
     if documents_dir is not None:
         render_pdf(row, text, documents_dir / f"{row.id}.pdf")
     return row

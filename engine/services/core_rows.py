@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
+    Column,
     ColumnElement,
     FromClause,
     Insert,
@@ -46,7 +47,7 @@ from engine.services import dbapi_path
 
 HeadHook = Callable[[Session, str, int, str], None]  # (session, chain, last_seq, last_hash): event_batch.known_head
 
-_ID, _VERSION = "row_id", "row_version"  # bind names: no table has such a column
+_ID, _VERSION, _BY = "row_id", "row_version", "row_value"  # bind names: no table has such a column
 
 
 def read(session: Session, statement: Select[Any] | Update, params: Mapping[str, Any]) -> dbapi_path.Rows | Result[Any]:
@@ -128,6 +129,46 @@ def _persistent(session: Session, model: type[Base], values: dict[str, Any]) -> 
     return obj
 
 
+def first_by(session: Session, model: type[Base], column: str, value: Any) -> Any:
+    """`session.scalars(select(model).where(<column> == value)).first()` (with autoflush), without building the
+    statement and running the ORM's query machinery per call: the session's object of a row, or None. For a lookup
+    by a unique key (a job id: the bureau's idempotency check, ~0.2 ms of each record it writes)."""
+    statement, keys = _by_column(model, column)
+    row = read(session, statement, {_BY: value}).one_or_none()
+    if row is None:
+        return None
+    values = dict(zip(keys, row))
+    mapper = model.__mapper__
+    held = session.identity_map.get(mapper.identity_key_from_primary_key([values[c.key] for c in mapper.primary_key]))
+    # As the ORM's query: an object the session already holds is given as it is (not refreshed).
+    return held if held is not None else _persistent(session, model, values)
+
+
+def insert_new(session: Session, *objects: Base) -> None:
+    """`session.add(obj); session.flush()` for new objects whose every column gets its value from the object or a
+    constant default (no key the database makes): one INSERT per object, and each object persistent and clean
+    afterwards, as a flush leaves it, without the unit of work (~0.2 ms of each record the bureau writes)."""
+    for obj in objects:
+        state = attributes.instance_state(obj)
+        if not state.transient:
+            raise ValueError(f"{obj!r} is not a new object")
+        model = type(obj)
+        values = {}
+        for key, column in _columns(model):
+            if key in state.dict:
+                values[key] = state.dict[key]
+            elif not column.primary_key and column.server_default is None \
+                    and (column.default is None or column.default.is_scalar):
+                values[key] = column.default.arg if column.default is not None else None
+            else:
+                raise ValueError(f"{model.__name__}.{key} would be made by the database: flush the object instead")
+        insert_rows(session, model, [values])
+        for key, value in values.items():
+            state.dict[key] = value  # what the flush would leave: every column loaded, nothing changed
+        make_transient_to_detached(obj)
+        session.add(obj)
+
+
 def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]]) -> None:
     """INSERT `rows` (every row with the same keys: one executemany)."""
     if rows:
@@ -185,6 +226,21 @@ def _committed(obj: Base, values: Mapping[str, Any]) -> None:
 @functools.cache
 def _insert(table: Table) -> Insert:
     return insert(table)
+
+
+@functools.cache
+def _columns(model: type[Base]) -> tuple[tuple[str, Column[Any]], ...]:
+    mapper = model.__mapper__
+    return tuple((mapper.get_property_by_column(c).key, c) for c in model.__table__.c)  # type: ignore[attr-defined]
+
+
+@functools.cache
+def _by_column(model: type[Base], column: str) -> tuple[Select[Any], tuple[str, ...]]:
+    configure_mappers()  # as an ORM query would first (LockedRead.load)
+    table: Table = model.__table__  # type: ignore[assignment]
+    mapper = model.__mapper__
+    return (select(*table.c).where(table.c[column] == bindparam(_BY)).limit(1),
+            tuple(mapper.get_property_by_column(c).key for c in table.c))
 
 
 @functools.cache

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,15 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine.dto import DefinitionOut
 from engine.errors import InstanceNotFound
-from engine.models import ChainHead, EventKind, HumanTask, HumanTaskStatus, ProcessInstance
+from engine.models import (
+    ChainHead,
+    EnforcementShare,
+    EventKind,
+    HumanTask,
+    HumanTaskStatus,
+    Notice,
+    ProcessInstance,
+)
 from engine.services import core_rows, event_batch, execution, history, instances
 from engine.services.commands import run_command
 from engine.services.human_tasks import _LOCKED_TASK
@@ -227,3 +236,95 @@ def test_an_inserted_object_is_the_session_s_clean_copy_of_the_row(
     with state.sessions() as session:
         assert _column_values(session.get_one(ProcessInstance, "copy")) == {**values, "status": "completed",
                                                                              "lock_version": 1}
+
+
+def test_a_lookup_by_column_gives_the_object_the_orm_query_gives(
+        app: Flask, deploy: Callable[..., DefinitionOut], run_jobs: Callable[..., int]) -> None:
+    """`first_by`: the row's values converted as the ORM converts them, a persistent clean object in the identity
+    map, None for no row; an object the session holds comes back as it is, a pending change kept (as the ORM's
+    query keeps it: no populate_existing), and one not flushed yet is found (autoflush)."""
+    instance_id = _instance_with_tasks(app, deploy, run_jobs)
+    state = engine_state(app)
+    with state.sessions() as session:
+        orm_task = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id)).first()
+        assert orm_task is not None
+        task_id, expected = orm_task.id, _column_values(orm_task)
+    with state.sessions.begin() as session:
+        task = core_rows.first_by(session, HumanTask, "id", task_id)
+        assert _column_values(task) == expected and isinstance(task.properties, dict)
+        assert task.created_at.tzinfo is not None
+        assert inspect(task).persistent and not session.is_modified(task) and session.get(HumanTask, task_id) is task
+        assert core_rows.first_by(session, HumanTask, "id", "no such task") is None
+        task.name = "pending"
+        session.autoflush = False
+        assert core_rows.first_by(session, HumanTask, "id", task_id) is task and task.name == "pending"
+        session.autoflush = True
+        assert core_rows.first_by(session, HumanTask, "name", "pending") is task  # flushed first, then found
+    with state.sessions() as session:
+        assert session.get_one(HumanTask, task_id).name == "pending"
+
+
+def test_a_lookup_by_column_is_the_first_orm_use_of_a_process(tmp_path: Path) -> None:
+    """As a locked read: the mappers are configured before the object is made."""
+    script = f"""
+from datetime import UTC, datetime
+from sqlalchemy import create_engine, insert
+from sqlalchemy.orm import Session
+from engine.db import Base
+from engine.models import DocumentSequence
+from engine.services import core_rows
+
+db = create_engine("sqlite:///{tmp_path / 'first.sqlite3'}")
+Base.metadata.create_all(db)
+with db.begin() as connection:
+    connection.execute(insert(DocumentSequence.__table__).values(series="s", last=7))
+with Session(db) as session, session.begin():
+    print(core_rows.first_by(session, DocumentSequence, "series", "s").last)
+"""
+    done = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[3])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "7"
+
+
+def _notice(notice_id: str, **values: object) -> Notice:
+    now = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+    return Notice(id=notice_id, number=f"呼审受〔2026〕{notice_id}号", kind="acceptance", title="受理通知书",
+                  credit_code="91150100MA0000000X", instance_id=None, project_code="P", body="正文",
+                  details={"材料": ["申请表"]}, status="pending", created_at=now, job_id=f"job-{notice_id}", **values)
+
+
+def test_a_new_object_is_stored_as_a_flush_stores_it(app: Flask) -> None:
+    """`insert_new`: the row a flush writes (a column's constant default, unset ones NULL), the object persistent
+    and clean in the identity map afterwards; an ORM change to it flushes as usual."""
+    state = engine_state(app)
+    with state.sessions.begin() as session:
+        ours = _notice("1")
+        core_rows.insert_new(session, ours)
+        assert inspect(ours).persistent and not session.is_modified(ours) and not session.new
+        assert session.get(Notice, "1") is ours and ours.attempts == 0 and ours.sent_at is None
+        flushed = _notice("2")
+        session.add(flushed)
+        session.flush()
+        ours.attempts = 3
+    with state.sessions() as session:
+        stored = {n.id: _column_values(n) for n in session.scalars(select(Notice))}
+        assert stored["1"] == {**stored["2"], "id": "1", "number": "呼审受〔2026〕1号", "job_id": "job-1",
+                               "attempts": 3}
+
+
+def test_a_new_object_whose_key_the_database_makes_is_refused(app: Flask) -> None:
+    state = engine_state(app)
+    with state.sessions.begin() as session:
+        share = EnforcementShare(action="issued", permit_number="N", permit_type="planning", credit_code="C",
+                                 project_code="P", instance_id=None, recipients=[], details={},
+                                 created_at=datetime(2026, 3, 2, tzinfo=UTC), job_id="job-1")
+        with pytest.raises(ValueError, match="seq"):
+            core_rows.insert_new(session, share)
+        stored = _notice("1")
+        core_rows.insert_new(session, stored)
+        with pytest.raises(ValueError, match="not a new object"):
+            core_rows.insert_new(session, stored)
+    with state.sessions() as session:
+        assert session.scalars(select(EnforcementShare)).all() == []
+        assert [n.id for n in session.scalars(select(Notice))] == ["1"]
