@@ -21,6 +21,9 @@ from tests.unit.services.test_core_rows import (  # noqa: F401  (collected here 
     test_a_locked_read_gives_the_objects_the_orm_query_gives,
     test_a_locked_read_of_no_row_is_none,
     test_a_locked_read_refreshes_the_objects_the_session_holds,
+    test_a_lookup_by_column_gives_the_object_the_orm_query_gives,
+    test_a_new_object_is_stored_as_a_flush_stores_it,
+    test_a_new_object_whose_key_the_database_makes_is_refused,
 )
 
 pytestmark = pytest.mark.postgres
