@@ -15,6 +15,7 @@ from engine.bureau import uscc
 from engine.bureau.errors import ApplicantNotFound
 from engine.errors import FieldError, FormInvalid
 from engine.models import Applicant, ProfileSubmission
+from engine.services import core_rows
 from engine.services.forms import read_form, validate_form
 
 PROFILE_FORM = "applicant_profile.schema.json"
@@ -86,7 +87,7 @@ def get_profile(session: Session, credit_code: str) -> ProfileOut:
 
 
 def find_profile(session: Session, credit_code: str) -> ProfileOut | None:
-    row = session.get(Applicant, uscc.normalize(credit_code))
+    row = core_rows.get(session, Applicant, uscc.normalize(credit_code))
     return ProfileOut.from_model(row) if row is not None else None
 
 

@@ -144,6 +144,17 @@ def first_by(session: Session, model: type[Base], column: str, value: Any) -> An
     return held if held is not None else _persistent(session, model, values)
 
 
+def get(session: Session, model: type[Base], key: Any) -> Any:
+    """`session.get(model, key)` (a one-column primary key, a row this session does not delete): the object the
+    session holds, else the row read by `first_by` (the ORM's load by key cost ~0.2 ms of a command that
+    closes a task row, or of the bureau's profile lookup)."""
+    held = session.identity_map.get(identity_key(model, key))
+    if held is not None:
+        return held
+    (column,) = model.__mapper__.primary_key
+    return first_by(session, model, column.name, key)
+
+
 def insert_new(session: Session, *objects: Base) -> None:
     """`session.add(obj); session.flush()` for new objects whose every column gets its value from the object or a
     constant default (no key the database makes): one INSERT per object, and each object persistent and clean

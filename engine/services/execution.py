@@ -17,6 +17,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from sqlalchemy import bindparam, inspect, select
+from sqlalchemy.exc import NoResultFound
 from sqlalchemy.orm import Session, defer
 
 from engine.bpmn import runtime
@@ -288,6 +289,13 @@ def _read_open_rows(session: Session, instance: ProcessInstance) -> OpenRows:
                 session, _OPEN_TASKS, {"instance_id": instance.id})}
 
 
+def _task_row(session: Session, row_id: str) -> HumanTask:
+    row = core_rows.get(session, HumanTask, row_id)
+    if row is None:  # as `session.get_one`
+        raise NoResultFound(f"no human task row {row_id}")
+    return row  # type: ignore[no-any-return]
+
+
 def _sync_human_tasks(session: Session, ctx: EngineContext, instance: ProcessInstance, parsed: ParsedProcess,
                       result: runtime.StepResult, *, actor: str, now: datetime, new: bool = False,
                       known: OpenRows | None = None) -> tuple[list[HumanTask], bool, OpenRows]:
@@ -298,13 +306,13 @@ def _sync_human_tasks(session: Session, ctx: EngineContext, instance: ProcessIns
                               "open tasks")
     after = dict(open_rows)
     ready = {t.spiff_task_id: t for t in result.human_tasks}
-    still_open = [session.get_one(HumanTask, row.row_id) for spiff_id, row in open_rows.items()
+    still_open = [_task_row(session, row.row_id) for spiff_id, row in open_rows.items()
                   if spiff_id in ready and row.pausing]
     calendar = calendars.current(session, ctx) if ready.keys() - open_rows.keys() else None
     for spiff_id, open_row in open_rows.items():
         if spiff_id not in ready:
             # Gone without a clerk's completion: cancelled by a timer, an error path or termination.
-            row = session.get_one(HumanTask, open_row.row_id)
+            row = _task_row(session, open_row.row_id)
             core_rows.update_object(session, row, {"status": HumanTaskStatus.CANCELLED, "completed_at": now})
             del after[spiff_id]
             record(session, ctx, instance.id, EventKind.TASK_CANCELLED, actor=actor, now=now,

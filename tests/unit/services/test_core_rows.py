@@ -18,6 +18,7 @@ from engine.dto import DefinitionOut
 from engine.errors import InstanceNotFound
 from engine.models import (
     ChainHead,
+    DocumentSequence,
     EnforcementShare,
     EventKind,
     HumanTask,
@@ -328,3 +329,21 @@ def test_a_new_object_whose_key_the_database_makes_is_refused(app: Flask) -> Non
     with state.sessions() as session:
         assert session.scalars(select(EnforcementShare)).all() == []
         assert [n.id for n in session.scalars(select(Notice))] == ["1"]
+
+
+def test_a_get_by_key_is_the_session_s_object_or_the_row(app: Flask, deploy: Callable[..., DefinitionOut],
+                                                        run_jobs: Callable[..., int]) -> None:
+    """`core_rows.get`: what `session.get` gives, the object held (no read) or the row read, None for no row."""
+    instance_id = _instance_with_tasks(app, deploy, run_jobs)
+    state = engine_state(app)
+    with state.sessions() as session:
+        task_id = session.scalars(select(HumanTask.id).where(HumanTask.instance_id == instance_id)).first()
+        expected = _column_values(session.get_one(HumanTask, task_id))
+    with state.sessions.begin() as session:
+        task = core_rows.get(session, HumanTask, task_id)
+        assert _column_values(task) == expected and inspect(task).persistent and not session.is_modified(task)
+        task.name = "pending"
+        session.autoflush = False
+        assert core_rows.get(session, HumanTask, task_id) is task and task.name == "pending"
+        assert core_rows.get(session, HumanTask, "no such task") is None
+        assert core_rows.get(session, DocumentSequence, "no such series") is None  # a str key named otherwise
