@@ -71,7 +71,7 @@ def start(session: Session, ctx: EngineContext, key: str, variables: dict[str, A
 
 
 def get_instance(session: Session, instance_id: str) -> ProcessInstance:
-    instance = session.get(ProcessInstance, instance_id)
+    instance = core_rows.get(session, ProcessInstance, instance_id)
     if instance is None:
         raise InstanceNotFound(f"no process instance {instance_id}")
     return instance
