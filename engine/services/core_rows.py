@@ -133,15 +133,21 @@ def first_by(session: Session, model: type[Base], column: str, value: Any) -> An
     """`session.scalars(select(model).where(<column> == value)).first()` (with autoflush), without building the
     statement and running the ORM's query machinery per call: the session's object of a row, or None. For a lookup
     by a unique key (a job id: the bureau's idempotency check, ~0.2 ms of each record it writes)."""
-    statement, keys = _by_column(model, column)
-    row = read(session, statement, {_BY: value}).one_or_none()
-    if row is None:
-        return None
-    values = dict(zip(keys, row))
-    mapper = model.__mapper__
-    held = session.identity_map.get(mapper.identity_key_from_primary_key([values[c.key] for c in mapper.primary_key]))
-    # As the ORM's query: an object the session already holds is given as it is (not refreshed).
-    return held if held is not None else _persistent(session, model, values)
+    found = objects(session, model, _by_column(model, column), {_BY: value})
+    return found[0] if found else None
+
+
+def objects(session: Session, model: type[Base], statement: Select[Any], params: Mapping[str, Any]) -> list[Any]:
+    """The session's objects of the rows `statement` reads (every column of `model`'s table, in the table's order:
+    `select(*table.c)`), as `session.scalars(select(model)...)` gives them (autoflush first; an object the session
+    holds is given as it is, a pending change kept: no populate_existing), without the ORM's query machinery."""
+    keys, mapper, found = tuple(key for key, _column in _columns(model)), model.__mapper__, []
+    primary = [keys.index(mapper.get_property_by_column(c).key) for c in mapper.primary_key]
+    identity_map = session.identity_map
+    for row in read(session, statement, params):
+        held = identity_map.get(mapper.identity_key_from_primary_key([row[i] for i in primary]))
+        found.append(held if held is not None else _persistent(session, model, dict(zip(keys, row))))
+    return found
 
 
 def get(session: Session, model: type[Base], key: Any) -> Any:
@@ -241,17 +247,15 @@ def _insert(table: Table) -> Insert:
 
 @functools.cache
 def _columns(model: type[Base]) -> tuple[tuple[str, Column[Any]], ...]:
+    configure_mappers()  # as an ORM query would first (LockedRead.load): the attributes' instrumentation
     mapper = model.__mapper__
     return tuple((mapper.get_property_by_column(c).key, c) for c in model.__table__.c)  # type: ignore[attr-defined]
 
 
 @functools.cache
-def _by_column(model: type[Base], column: str) -> tuple[Select[Any], tuple[str, ...]]:
-    configure_mappers()  # as an ORM query would first (LockedRead.load)
+def _by_column(model: type[Base], column: str) -> Select[Any]:
     table: Table = model.__table__  # type: ignore[assignment]
-    mapper = model.__mapper__
-    return (select(*table.c).where(table.c[column] == bindparam(_BY)).limit(1),
-            tuple(mapper.get_property_by_column(c).key for c in table.c))
+    return select(*table.c).where(table.c[column] == bindparam(_BY)).limit(1)
 
 
 @functools.cache

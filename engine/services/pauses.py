@@ -18,16 +18,17 @@ from sqlalchemy.orm import Session
 
 from engine.bpmn import runtime, timer_ops
 from engine.bpmn.timer_values import shanghai_date
-from engine.models import ClockPause, EventKind, HumanTask, HumanTaskStatus
-from engine.services import calendars, sla
+from engine.models import ClockPause, EventKind, HumanTask
+from engine.services import calendars, core_rows, sla
 from engine.services.context import EngineContext
 
 if TYPE_CHECKING:
     from engine.services.execution import Loaded  # execution imports this module
 
 
-_OPEN_PAUSES = select(ClockPause).where(ClockPause.instance_id == bindparam("instance_id"),
-                                       ClockPause.resumed_at.is_(None))  # built once
+_PAUSES = ClockPause.__table__
+_OPEN_PAUSES = select(*_PAUSES.c).where(_PAUSES.c.instance_id == bindparam("instance_id"),
+                                        _PAUSES.c.resumed_at.is_(None))  # built once
 
 
 def sync(session: Session, ctx: EngineContext, loaded: Loaded, result: runtime.StepResult, *,
@@ -39,10 +40,10 @@ def sync(session: Session, ctx: EngineContext, loaded: Loaded, result: runtime.S
     from engine.services import execution
 
     instance, workflow = loaded.instance, loaded.workflow
-    open_pauses = {p.task_id: p for p in session.scalars(_OPEN_PAUSES, {"instance_id": instance.id})}
+    open_pauses = {p.task_id: p for p in core_rows.objects(session, ClockPause, _OPEN_PAUSES,
+                                                           {"instance_id": instance.id})}
     if open_tasks is None:
-        open_tasks = list(session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
-                                                                  HumanTask.status == HumanTaskStatus.OPEN)))
+        open_tasks = sla.open_tasks(session, instance.id)
     pausing = {t.id: t for t in open_tasks if sla.pauses_clock(t)}
     if not open_pauses and not pausing:
         return result

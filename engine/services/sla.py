@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.bpmn.timer_values import shanghai_date
@@ -23,6 +23,7 @@ from engine.calendar import WorkCalendar
 from engine.dto import TaskOut
 from engine.errors import InvalidInput
 from engine.models import EventKind, HumanTask, HumanTaskStatus
+from engine.services import core_rows
 from engine.services.context import EngineContext
 
 COMMITTED = "limit_committed_wd"
@@ -72,10 +73,19 @@ def apply_limits(task: HumanTask, calendar: WorkCalendar) -> bool:
     return (task.due_at, task.statutory_due_at) != before
 
 
+def open_tasks(session: Session, instance_id: str) -> list[HumanTask]:
+    """The instance's open task rows as the session's objects (`core_rows.objects`: a prebuilt statement, no ORM
+    query per call)."""
+    return core_rows.objects(session, HumanTask, _OPEN_TASKS, {"instance_id": instance_id})
+
+
+_TASKS = HumanTask.__table__
+_OPEN_TASKS = select(*_TASKS.c).where(_TASKS.c.instance_id == bindparam("instance_id"),
+                                      _TASKS.c.status == HumanTaskStatus.OPEN)
+
+
 def _open_limited(session: Session, instance_id: str) -> list[HumanTask]:
-    rows = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id,
-                                                   HumanTask.status == HumanTaskStatus.OPEN)).all()
-    return [t for t in rows if (t.due_at or t.statutory_due_at) and not pauses_clock(t)]
+    return [t for t in open_tasks(session, instance_id) if (t.due_at or t.statutory_due_at) and not pauses_clock(t)]
 
 
 def freeze_open_tasks(session: Session, instance_id: str, now: datetime) -> None:

@@ -347,3 +347,28 @@ def test_a_get_by_key_is_the_session_s_object_or_the_row(app: Flask, deploy: Cal
         assert core_rows.get(session, HumanTask, task_id) is task and task.name == "pending"
         assert core_rows.get(session, HumanTask, "no such task") is None
         assert core_rows.get(session, DocumentSequence, "no such series") is None  # a str key named otherwise
+
+
+def test_objects_are_those_the_orm_query_gives_in_its_order(app: Flask, deploy: Callable[..., DefinitionOut],
+                                                           run_jobs: Callable[..., int]) -> None:
+    """`core_rows.objects` (the open task rows of sla and pauses): the rows of the ORM's query of the same SQL, in
+    its order, with the same values; the objects the session holds among them given as they are."""
+    from engine.services import sla
+
+    instance_id = _instance_with_tasks(app, deploy, run_jobs)
+    state = engine_state(app)
+    with state.sessions() as session:
+        orm = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id,
+                                                      HumanTask.status == HumanTaskStatus.OPEN)).all()
+        expected = [_column_values(task) for task in orm]
+    assert len(expected) > 1
+    with state.sessions.begin() as session:
+        held = session.get_one(HumanTask, expected[1]["id"])
+        held.name = "pending"
+        session.autoflush = False
+        found = sla.open_tasks(session, instance_id)
+        assert found[1] is held and held.name == "pending"
+        assert [_column_values(task) for task in found] == [expected[0], {**expected[1], "name": "pending"},
+                                                            *expected[2:]]
+        assert all(inspect(task).persistent for task in found) and not session.is_modified(found[0])
+        assert sla.open_tasks(session, "no such instance") == []
