@@ -18,12 +18,14 @@ from engine.services.human_tasks import _LOCKED_TASK
 from tests.conftest import engine_state
 from tests.unit.services.test_core_rows import (  # noqa: F401  (collected here again, with this module's fixtures)
     _instance_with_tasks,
+    test_a_get_by_key_is_the_session_s_object_or_the_row,
     test_a_locked_read_gives_the_objects_the_orm_query_gives,
     test_a_locked_read_of_no_row_is_none,
     test_a_locked_read_refreshes_the_objects_the_session_holds,
     test_a_lookup_by_column_gives_the_object_the_orm_query_gives,
     test_a_new_object_is_stored_as_a_flush_stores_it,
     test_a_new_object_whose_key_the_database_makes_is_refused,
+    test_objects_are_those_the_orm_query_gives_in_its_order,
 )
 
 pytestmark = pytest.mark.postgres
