@@ -24,7 +24,8 @@ def next_number(session: Session, series: str) -> int:
     row = core_rows.read(session, _BUMP, {"series_name": series}).one_or_none()
     if row is None:
         core_rows.insert_rows(session, DocumentSequence, [{"series": series, "last": 1}])  # the series' first number
+    number = 1 if row is None else int(row.last)
     held = session.identity_map.get(identity_key(DocumentSequence, series))
     if held is not None:  # an object of the row the session holds: not left with the old number
-        set_committed_value(held, "last", 1 if row is None else row.last)
-    return 1 if row is None else int(row.last)
+        set_committed_value(held, "last", number)
+    return number

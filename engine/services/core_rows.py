@@ -141,9 +141,8 @@ def objects(session: Session, model: type[Base], statement: Select[Any], params:
     """The session's objects of the rows `statement` reads (every column of `model`'s table, in the table's order:
     `select(*table.c)`), as `session.scalars(select(model)...)` gives them (autoflush first; an object the session
     holds is given as it is, a pending change kept: no populate_existing), without the ORM's query machinery."""
-    keys, mapper, found = tuple(key for key, _column in _columns(model)), model.__mapper__, []
-    primary = [keys.index(mapper.get_property_by_column(c).key) for c in mapper.primary_key]
-    identity_map = session.identity_map
+    keys, primary = _keys(model)
+    mapper, identity_map, found = model.__mapper__, session.identity_map, []
     for row in read(session, statement, params):
         held = identity_map.get(mapper.identity_key_from_primary_key([row[i] for i in primary]))
         found.append(held if held is not None else _persistent(session, model, dict(zip(keys, row))))
@@ -250,6 +249,14 @@ def _columns(model: type[Base]) -> tuple[tuple[str, Column[Any]], ...]:
     configure_mappers()  # as an ORM query would first (LockedRead.load): the attributes' instrumentation
     mapper = model.__mapper__
     return tuple((mapper.get_property_by_column(c).key, c) for c in model.__table__.c)  # type: ignore[attr-defined]
+
+
+@functools.cache
+def _keys(model: type[Base]) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """The attribute names of the table's columns, in order, and where the primary key's are among them."""
+    keys = tuple(key for key, _column in _columns(model))
+    mapper = model.__mapper__
+    return keys, tuple(keys.index(mapper.get_property_by_column(c).key) for c in mapper.primary_key)
 
 
 @functools.cache

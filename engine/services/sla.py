@@ -73,15 +73,15 @@ def apply_limits(task: HumanTask, calendar: WorkCalendar) -> bool:
     return (task.due_at, task.statutory_due_at) != before
 
 
+_TASKS = HumanTask.__table__
+_OPEN_TASKS = select(*_TASKS.c).where(_TASKS.c.instance_id == bindparam("instance_id"),
+                                      _TASKS.c.status == HumanTaskStatus.OPEN)
+
+
 def open_tasks(session: Session, instance_id: str) -> list[HumanTask]:
     """The instance's open task rows as the session's objects (`core_rows.objects`: a prebuilt statement, no ORM
     query per call)."""
     return core_rows.objects(session, HumanTask, _OPEN_TASKS, {"instance_id": instance_id})
-
-
-_TASKS = HumanTask.__table__
-_OPEN_TASKS = select(*_TASKS.c).where(_TASKS.c.instance_id == bindparam("instance_id"),
-                                      _TASKS.c.status == HumanTaskStatus.OPEN)
 
 
 def _open_limited(session: Session, instance_id: str) -> list[HumanTask]:
