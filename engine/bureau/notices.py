@@ -123,7 +123,7 @@ def create(session: Session, *, job_id: str, kind: str, credit_code: str, projec
 
 
 def mark(session: Session, notice_id: str, *, error: str | None, now: datetime) -> Notice:
-    row = core_rows.first_by(session, Notice, "id", notice_id)
+    row = core_rows.get(session, Notice, notice_id)
     if row is None:
         raise InvalidInput(f"no notice {notice_id}")
     changes: dict[str, Any] = {"attempts": row.attempts + 1}
