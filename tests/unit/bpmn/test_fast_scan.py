@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import random
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -234,6 +235,27 @@ def test_find_gives_way_to_the_scan(monkeypatch: pytest.MonkeyPatch) -> None:
     for filters in FIND_FILTERS:
         assert _ids(workflow.get_tasks(**filters)) == _ids(list(BpmnTaskIterator(workflow.task_tree, **filters)))
 
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_find_answers_for_a_wide_fork_in_the_scans_order(seed: int) -> None:
+    """30 open branches (more than FIND_LIMIT, under a quarter of the tasks): `find` answers rather than the scan,
+    with the iterator's tasks in its order, as branches complete in any order."""
+    from tests.unit.bpmn.test_fast_join import _fan_out
+
+    rng = random.Random(seed)
+    workflow = runtime.new_workflow(load_process(_fan_out(30), file="wide.bpmn"), {}, T0)
+    result = runtime.advance(workflow, T0)
+    widest = 0
+    while result.human_tasks:
+        for filters in ({"state": TaskState.READY}, {"state": TaskState.READY | TaskState.WAITING}):
+            expected = _ids(list(BpmnTaskIterator(workflow.task_tree, **filters)))
+            found = fast_scan.find(workflow, **filters)
+            assert found is not None and _ids(found) == expected, filters
+            widest = max(widest, len(found))
+        task = rng.choice(result.human_tasks)
+        result = runtime.complete_user_task(workflow, task.spiff_task_id, {task.bpmn_id: "同意"}, T0)
+    assert widest == 30 and workflow.is_completed()
 
 # `reached` (the parallel join's question: the scan's tasks of one spec, unordered, with parent and descent).
 def _check_reached(workflow: BpmnWorkflow, answered: list[int] | None = None) -> None:
