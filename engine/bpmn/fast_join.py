@@ -14,7 +14,7 @@ changes, so the answer is the set left. Otherwise (a loop's first iteration belo
 stock traces in the scan's order) and on a tree too large for `reached`, `ordered_check` runs stock's loop on
 `get_tasks`, with the join task's ancestors collected once and the walks up shared between tasks. Before either,
 `_surely_waiting` answers "not yet" when an input has no COMPLETED task at all and no join task hangs below
-`my_task` (every completion of a fan-out's branch but the last): one C pass over the tasks instead of a walk up from
+`my_task` (every completion of a fan-out's branch but the last): one pass over the tasks instead of a walk up from
 each branch's join task (fan-out 36: 6% fewer instructions per instance, valgrind). The answers are
 stock's (tests/unit/bpmn/test_fast_join.py compares them for every join task at every step of the corpus, of fan-
 outs completed in random orders and of a loop). `install()`/`uninstall()` as in fast_scan.
@@ -37,8 +37,6 @@ WAITING task. tests/unit/bpmn/test_join_repeat.py compares the states with stock
 """
 from __future__ import annotations
 
-from itertools import compress, repeat
-from operator import attrgetter, eq
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway
@@ -52,7 +50,6 @@ from engine.bpmn import fast_scan
 _STOCK = ParallelGateway._check_threshold_unstructured
 _STOCK_UPDATE_HOOK = UnstructuredJoin._update_hook
 _STOCK_NOTIFY = Workflow._task_completed_notify
-_SPEC = attrgetter("task_spec")
 _FINISHED = TaskState.FINISHED_MASK
 _WAITED = "_engine_join_waited"  # on a workflow: the join task its last join update left as described above
 
@@ -68,7 +65,6 @@ def _ancestor_ids(task: Task) -> set[int]:
     return found
 
 
-_STATE = attrgetter("_state")
 _BELOW_LIMIT = 64  # tasks below a join task looked at before `_surely_waiting` gives up
 
 
@@ -80,13 +76,12 @@ def _surely_waiting(self: ParallelGateway, my_task: Task) -> bool:
     below `my_task` (a loop's first iteration), for any ancestor of that task. Below is by the walk up the `parent`
     property; a task is listed by its parent's children (Spiff adds a child to both at once and removes it from
     both), so the tasks below `my_task` are those reached down its children, which are few (the join's predicted
-    tail). In a fan-out every branch's completion but the last finds its own input missing here, in a C pass over
+    tail). In a fan-out every branch's completion but the last finds its own input missing here, in one pass over
     the tasks, instead of walking up from every branch's join task."""
     completed = TaskState.COMPLETED
     specs: set[Any] = set()
     for wf in fast_scan.searched(my_task.workflow):
-        tasks = wf.tasks.values()
-        specs.update(compress(map(_SPEC, tasks), map(eq, map(_STATE, tasks), repeat(completed))))
+        specs.update([task.task_spec for task in wf.tasks.values() if task._state == completed])
     if specs.issuperset(self.inputs):
         return False
     tasks, name = my_task.workflow.tasks, self.name
@@ -179,12 +174,12 @@ _PARALLEL_CHECKS = (check_threshold_unstructured, _STOCK)  # checks that do not 
 
 
 def update_hook(self: UnstructuredJoin, my_task: Task) -> bool:
-    """UnstructuredJoin._update_hook (the other tasks of the spec picked out in C passes: `==` on specs and tasks
-    is identity, neither class defines it), noting a join task left WAITING with nothing cancelled on its path."""
+    """UnstructuredJoin._update_hook (the other tasks of the spec picked out in one comprehension, by identity:
+    stock's `==` on specs and tasks is identity, neither class defines it), noting a join task left WAITING with
+    nothing cancelled on its path."""
     may_fire = self._check_threshold_unstructured(my_task)
-    tasks = my_task.workflow.tasks.values()
-    other_tasks = [t for t in compress(tasks, map(eq, map(_SPEC, tasks), repeat(self)))
-                   if t != my_task and t.state is TaskState.WAITING]
+    other_tasks = [t for t in my_task.workflow.tasks.values()
+                   if t.task_spec is self and t is not my_task and t._state == TaskState.WAITING]
     repeats = not may_fire and type(self)._check_threshold_unstructured in _PARALLEL_CHECKS and (
         not other_tasks or _off_the_path(other_tasks, my_task))
     for task in other_tasks:

@@ -37,8 +37,7 @@ that hang from the root (`_hangs_from_root`): without it the last command of a 2
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from itertools import compress, islice, repeat
-from operator import and_, attrgetter, eq, itemgetter
+from operator import itemgetter
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
@@ -55,8 +54,6 @@ _STOCK_UPDATE_WAITING = Workflow.update_waiting_tasks
 _STOCK_IS_COMPLETED = Workflow.is_completed
 _FILTER_KEYS = frozenset({"state", "manual", "spec_name", "spec_class", "updated_ts", "catches_event", "lane"})
 _FINISHED = TaskState.FINISHED_MASK
-_STATE = attrgetter("_state")
-_SPEC_NAME = attrgetter("task_spec.name")
 
 
 class _TooDeep(Exception):
@@ -216,7 +213,9 @@ def find(workflow: BpmnBaseWorkflow, first_task: Task | None = None, *, state: i
     for wf in workflows:
         if spec_name is None and manual is None:
             tasks = wf.tasks.values()
-            matches += compress(tasks, map(and_, map(_STATE, tasks), repeat(state)))  # in C: every task is met
+            # A comprehension, not a `compress` of `attrgetter` maps: Python 3.11 specializes its attribute load, which
+            # `attrgetter`'s generic lookup is not (129 tasks: 6.8 vs 15.8 us).
+            matches += [task for task in tasks if task._state & state]
         else:
             matches += [task for task in wf.tasks.values() if task._state & state
                         and (spec_name is None or task.task_spec.name == spec_name)
@@ -352,7 +351,7 @@ def reached(workflow: BpmnBaseWorkflow, spec_name: str, anchor: Task) -> list[tu
     matches = []
     for wf in workflows:
         tasks = wf.tasks.values()
-        matches += compress(tasks, map(eq, map(_SPEC_NAME, tasks), repeat(spec_name)))
+        matches += [task for task in tasks if task.task_spec.name == spec_name]  # a comprehension: as in `find`
     # Per task met (keyed by the task: Task defines neither __eq__ nor __hash__, so a lookup hashes its address in C):
     # (reached by the scan, below `anchor`, its `parent`).
     known: dict[Task, tuple[bool, bool, Task | None]] = {root: (True, False, None)}
@@ -477,8 +476,12 @@ def _update_waiting_tasks(self: Workflow) -> None:
     # other WAITING tasks of its spec (UnstructuredJoin._update_hook), of which there are none, so the rest of the
     # walk would yield nothing. In a fan-out the walk visited every branch after every completion.
     waiting = TaskState.WAITING
-    tasks = self.tasks.values()
-    found = list(islice(compress(tasks, map(and_, map(_STATE, tasks), repeat(waiting))), 2))  # stops at the second
+    found = []
+    for task in self.tasks.values():  # a loop, not a `compress` of `attrgetter` maps: as in `find`
+        if task._state & waiting:
+            found.append(task)
+            if len(found) == 2:
+                break
     if len(found) < 2:
         if not found:
             return
