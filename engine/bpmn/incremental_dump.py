@@ -55,6 +55,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.bpmn.fast_dump import FastStateDict
 from engine.bpmn.fast_dump import _task_dict as task_dict
+from engine.bpmn.task_ids import TaskId
 from engine.json_values import SCALARS as _SCALARS
 
 # The same text as json.dumps(..., separators=(",", ":"), check_circular=False) (ASCII: serialization.full_dump says
@@ -77,6 +78,7 @@ def _encode(value: Any) -> str:
 
 
 _ENCODE = _encode
+_IDS = frozenset({UUID, TaskId})  # whose str() is the UUID's text (task_ids.TaskId keeps it)
 _FINISHED = TaskState.FINISHED_MASK
 _NOT_STARTED = TaskState.FUTURE | TaskState.PREDICTED_MASK  # tasks that have not inherited data yet
 _FOLLOWED = frozenset({dict, list, tuple, set})  # containers walked into (a tuple cannot change, its items can)
@@ -331,7 +333,7 @@ def _bare_fragment(task: Task, parent_task: Task | None, typename: str) -> str |
     (the caller encodes the dict then)."""
     lsc, state, triggered, children = task.last_state_change, task._state, task.triggered, task._children
     if not (type(lsc) is float and _FINITE(lsc) and type(state) is int and type(triggered) is bool
-            and type(task.id) is UUID and all(map(is_, map(type, children), repeat(UUID)))):
+            and type(task.id) in _IDS and _IDS.issuperset(map(type, children))):
         return None
     key = str(task.id)
     if parent_task is None:

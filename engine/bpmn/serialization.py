@@ -18,6 +18,7 @@ from SpiffWorkflow.bpmn.serializer.workflow import VERSION, BpmnWorkflowSerializ
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
+from engine.bpmn import task_ids
 from engine.bpmn.external_tasks import EXTERNAL_TASK_CONVERTERS
 from engine.bpmn.fast_dump import FastStateDict
 from engine.bpmn.incremental_dump import IncrementalDump
@@ -56,7 +57,9 @@ def _make_serializer() -> BpmnWorkflowSerializer:
     config[BpmnWorkflow] = StateOnlyWorkflowConverter
     config.update(EXTERNAL_TASK_CONVERTERS)
     config.update(TIMER_CONVERTERS)
-    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+    serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+    task_ids.register(serializer.registry)  # a task id in data or events converts as the UUID it equals
+    return serializer
 
 
 # A pure, stateless converter registry (declarative, like a Blueprint): safe to share.
