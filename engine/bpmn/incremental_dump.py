@@ -27,10 +27,11 @@ parent's data); besides:
   data, taken with its fragment, is unchanged.
 Snapshots are kept flat (`_Flat`: the containers, their sizes, keys or items and dict values in a few sequences)
 and compared in a few passes in C. A (sub)workflow the command did not touch (every fragment reused at the last dump)
-or whose tasks all finished keeps its tasks' text whole (`_Frame`), reused when every task holds as above, compared
-in C passes too; with its data and the fields around its tasks the same objects, its dict's text is reused whole.
+or whose tasks all finished keeps its tasks' text whole (`_Frame`), reused when every task holds as above, checked
+in one tight loop (internal data in C passes); with its data and the fields around its tasks the same objects, its
+dict's text is reused whole.
 What is left to a dump is about what the command changed: the tasks it touched or added, their snapshots, the
-roots it added, plus the C passes over what it did not touch.
+roots it added, plus the quick checks of what it did not touch.
 """
 
 from __future__ import annotations
@@ -154,8 +155,8 @@ class _Flat:
 
 class _Frame:
     """A (sub)workflow each of whose tasks had a kept fragment at the last dump: the sources its tasks noted, and
-    what the loop in `IncrementalDump._common` compares for each task, kept flat so that a few passes in C compare
-    them all (a completed subprocess, or an open one the command did not touch: ~70% of the tasks a simulation's
+    what the loop in `IncrementalDump._common` compares for each task, kept per task for one tight loop (internal
+    data flat, compared in C passes) (a completed subprocess, or an open one the command did not touch: ~70% of the tasks a simulation's
     dumps visit). `holds` is what the loop would find: every task as its `_Entry` holds (the same task objects in
     the same order, each with the same state, stamp, spec, parent, data and internal-data objects,
     equal children, the same internal-data keys and values), every open task's own snapshots unchanged, every

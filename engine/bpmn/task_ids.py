@@ -67,7 +67,7 @@ def _refill() -> None:
 
 
 def register(registry: Any) -> None:
-    """Have a Spiff serializer registry convert a TaskId in data or events as it converts a UUID (its own
+    """Have a Spiff serializer registry convert a TaskId in data or events as it converts a UUID (under UUID's
     typename, so that it restores as a UUID)."""
     registry.register(TaskId, lambda value: {"value": str(value)}, lambda value: UUID(value["value"]),
                       typename="UUID")
