@@ -194,3 +194,23 @@ def test_a_database_error_is_sqlalchemys(app: Flask) -> None:
         with pytest.raises(OperationalError) as raised:
             dbapi_path.execute(connection, insert(missing), {"id": "x"})
     assert isinstance(raised.value.orig, sqlite3.OperationalError) and "no such table" in str(raised.value)
+
+
+def test_a_datetime_bound_again_converts_as_it_did(app: Flask) -> None:
+    # A plan's datetime processors keep their last value and result (a command binds its `now` in many rows):
+    # whatever the order of values, each converts as SQLAlchemy's own processor converts it.
+    with engine_state(app).sessions.begin() as session:
+        connection = session.connection()
+        plan = dbapi_path._plan(connection, _update(Timer.__table__), ("row_id", "fired_at", "bpmn_id"))
+        assert plan is not None
+        process = plan.processors[plan.names.index("fired_at")]
+        stock = Timer.__table__.c.fired_at.type._cached_bind_processor(connection.dialect)
+        assert process is not stock and plan.processors[plan.names.index("bpmn_id")] is None
+        east = NOW.astimezone(timezone(timedelta(hours=8)))
+        later = NOW + timedelta(microseconds=1)
+        for value in (NOW, NOW, east, NOW, None, later, later, east, NOW):
+            assert process(value) == stock(value)
+        assert process(NOW) == "2026-03-02 09:30:15.123456" and process(east) == process(NOW)
+        with pytest.raises(ValueError, match="naive"):  # refused, however often an aware one came before
+            process(NOW.replace(tzinfo=None))
+        assert process(later) == "2026-03-02 09:30:15.123457"
