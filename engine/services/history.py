@@ -62,10 +62,32 @@ def jsonable(payload: Any) -> Any:
 
     A flat dict of str keys and JSON scalars (exactly those types: most events) comes back from the round trip as
     the same keys and values, sorted: that dict is built directly (two C passes and a sort instead of an encode
-    and a parse; tests/unit/services/test_history_jsonable.py compares both)."""
-    if type(payload) is dict and json_values.flat(payload):
-        return {key: payload[key] for key in sorted(payload)}
+    and a parse; tests/unit/services/test_history_jsonable.py compares both). So is a str-keyed dict whose other
+    values are datetimes (the text `_default` writes) or lists and tuples of JSON scalars (a new list): the
+    engine's own events (a task's or timer's due, candidate groups, the elements a command completed)."""
+    if type(payload) is dict:
+        if json_values.flat(payload):
+            return {key: payload[key] for key in sorted(payload)}
+        if _STR.issuperset(map(type, payload)):
+            normal = {}
+            for key in sorted(payload):
+                value = payload[key]
+                kind = type(value)
+                if kind in _SCALARS:
+                    normal[key] = value
+                elif kind is datetime:
+                    normal[key] = format_at(value)
+                elif (kind is list or kind is tuple) and _SCALARS.issuperset(map(type, value)):
+                    normal[key] = list(value)
+                else:
+                    break
+            else:
+                return normal
     return json.loads(_CANONICAL_DEFAULT.encode(payload))
+
+
+_STR = frozenset({str})
+_SCALARS = json_values.SCALARS
 
 
 def canonical_default(value: Any) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import json
 import math
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -47,12 +47,23 @@ FLAT = [
     {"text": "line\nbreak \"quoted\" \\ \u2028 😀"},
 ]
 
-NOT_FLAT = [
-    {"nested": {"b": 1, "a": [1, (2, 3)]}},
+# Built directly too: datetimes, and lists or tuples of JSON scalars, beside scalars.
+ENGINE_EVENTS = [
     {"items": [3, 2, 1]},
     {"pair": (1, 2)},
-    {10: "int keys", 2: "sorted as ints, then written as text"},
     {"at": datetime(2026, 11, 29, 8, 0, tzinfo=timezone.utc)},
+    {"task_id": "t1", "bpmn_id": "review", "due_at": datetime(2026, 12, 1, 17, 0, tzinfo=timezone(timedelta(hours=8))),
+     "candidate_groups": ["国土局", "planning"], "none": None},
+    {"elements": [], "mixed": [1, "a", None, 2.5, True, 2**70, float("nan")], "z": ("x",)},
+]
+
+NOT_FLAT = [
+    {"nested": {"b": 1, "a": [1, (2, 3)]}},
+    {"items": [3, [2], 1]},
+    {"pair": (1, _Kind.A)},
+    {"at": datetime(2026, 11, 29, 8, 0, tzinfo=timezone.utc), "n": {"a": 1}},
+    {"when": datetime(2026, 11, 29, 8, 0).date()},
+    {10: "int keys", 2: "sorted as ints, then written as text"},
     {"kind": _Kind.A},
     {"name": _Text("a str subclass")},
     {_Text("key"): 1},
@@ -66,6 +77,23 @@ def test_a_flat_payload_is_what_the_round_trip_gives(payload: dict[str, Any]) ->
     assert _same(got, _round_trip(payload))
     assert got is not payload  # a copy: a caller's later change to its dict does not reach the recorded event
     assert history.canonical(got) == history.canonical_default(payload)  # what event_hash will hash
+
+
+@pytest.mark.parametrize("payload", ENGINE_EVENTS, ids=range(len(ENGINE_EVENTS)))
+def test_datetimes_and_lists_of_scalars_are_what_the_round_trip_gives(payload: dict[str, Any],
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = _round_trip(payload)
+
+    def no_round_trip(*_args: Any, **_kwargs: Any) -> Any:
+        raise AssertionError("built directly, not parsed")
+
+    monkeypatch.setattr(history.json, "loads", no_round_trip)
+    got = history.jsonable(payload)
+    monkeypatch.undo()
+    assert _same(got, expected)
+    assert history.canonical(got) == history.canonical_default(payload)
+    listed = [key for key, value in payload.items() if isinstance(value, list | tuple)]
+    assert all(got[key] is not payload[key] for key in listed)  # new lists: a caller's later change stays out
 
 
 @pytest.mark.parametrize("payload", NOT_FLAT, ids=range(len(NOT_FLAT)))
