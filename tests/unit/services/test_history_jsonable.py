@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import json
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -51,7 +51,7 @@ FLAT = [
 ENGINE_EVENTS = [
     {"items": [3, 2, 1]},
     {"pair": (1, 2)},
-    {"at": datetime(2026, 11, 29, 8, 0, tzinfo=timezone.utc)},
+    {"at": datetime(2026, 11, 29, 8, 0, tzinfo=UTC)},
     {"task_id": "t1", "bpmn_id": "review", "due_at": datetime(2026, 12, 1, 17, 0, tzinfo=timezone(timedelta(hours=8))),
      "candidate_groups": ["国土局", "planning"], "none": None},
     {"elements": [], "mixed": [1, "a", None, 2.5, True, 2**70, float("nan")], "z": ("x",)},
@@ -61,7 +61,7 @@ NOT_FLAT = [
     {"nested": {"b": 1, "a": [1, (2, 3)]}},
     {"items": [3, [2], 1]},
     {"pair": (1, _Kind.A)},
-    {"at": datetime(2026, 11, 29, 8, 0, tzinfo=timezone.utc), "n": {"a": 1}},
+    {"at": datetime(2026, 11, 29, 8, 0, tzinfo=UTC), "n": {"a": 1}},
     {"when": datetime(2026, 11, 29, 8, 0).date()},
     {10: "int keys", 2: "sorted as ints, then written as text"},
     {"kind": _Kind.A},
