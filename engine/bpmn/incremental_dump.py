@@ -270,6 +270,13 @@ class _Changed(Exception):
     """A finished task changed since the last dump: encode everything."""
 
 
+def last_dump(workflow: BpmnWorkflow) -> _Memo | None:
+    """What the last dump of this very workflow object left (None: none yet, or a copy). Its `data[id(wf)]` and
+    `frames[id(wf)]` are the very objects an earlier dump made as long as each dump since found that (sub)workflow's
+    data, or every one of its tasks, as then (reload_check.py skips what it checked then)."""
+    return _MEMOS.get(workflow)
+
+
 def forget(workflow: BpmnWorkflow) -> None:
     """Drop what the last dump left (tests; and anyone who changes finished tasks behind Spiff's back)."""
     _MEMOS.pop(workflow)

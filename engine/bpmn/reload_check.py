@@ -22,6 +22,7 @@ from typing import Any
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
+from engine.bpmn import incremental_dump
 from engine.bpmn.serialization import registered_types
 from engine.json_values import SCALARS as _SCALARS
 from engine.json_values import flat
@@ -66,6 +67,9 @@ def _native(value: Any, registered: frozenset[type]) -> bool:
     return True
 
 
+_CHECKED = "_engine_reload_checked"  # on the workflow: the last dump's memo (its id) and marks a passed check saw
+
+
 def survives_reload(workflow: BpmnWorkflow, changed_since: float) -> bool:
     """True if every value a command may have touched is one JSON (plus Spiff's registry) gives back as is.
 
@@ -74,11 +78,35 @@ def survives_reload(workflow: BpmnWorkflow, changed_since: float) -> bool:
     of every unfinished task (timer facts change in place). The others were loaded from JSON or checked by the
     command that last set them: data reaches a task only from the command's input, from scripts run by tasks
     that change state, or as copies of other tasks' data.
+
+    Skipped, when the state dump ran since the last check that passed (persist dumps right before this check): a
+    (sub)workflow's data whose dump entry is the very one that check saw, and its tasks if its frame is
+    (incremental_dump: each dump since found the same objects, keys and values by identity and every container
+    they reach unchanged, so what was native then still is). Completed and untouched subprocesses, mostly.
     """
     registered = registered_types()
+    memo = incremental_dump.last_dump(workflow)
+    last = workflow.__dict__.get(_CHECKED)
+    # Marks are trusted only from a dump made since the last check: a command whose state was dumped otherwise
+    # (the full dump) left the memo as it was. By id(), not holding the memo: a new memo at a freed one's address
+    # only costs a full check.
+    seen: dict[int, tuple[Any, Any]] = last[1] if last is not None and memo is not None and last[0] != id(memo) \
+        else {}
+    marks: dict[int, tuple[Any, Any]] = {}
     for wf in (workflow, *workflow.subprocesses.values()):
-        if not _native(wf.data, registered):
+        key = id(wf)
+        data_mark = memo.data.get(key) if memo is not None else None
+        if data_mark is not None and data_mark[0] is not wf:
+            data_mark = None
+        frame = memo.frames.get(key) if memo is not None else None
+        if frame is not None and frame.workflow is not wf:
+            frame = None
+        marks[key] = (data_mark, frame)
+        before = seen.get(key)
+        if (data_mark is None or before is None or before[0] is not data_mark) and not _native(wf.data, registered):
             return False
+        if frame is not None and before is not None and before[1] is frame:
+            continue
         for task in wf.tasks.values():
             changed = task.last_state_change >= changed_since
             if changed and not _native(task.data, registered):
@@ -88,4 +116,6 @@ def survives_reload(workflow: BpmnWorkflow, changed_since: float) -> bool:
             unfinished = not task._state & TaskState.FINISHED_MASK
             if internal and (changed or unfinished) and not _native(internal, registered):
                 return False
+    if memo is not None:
+        workflow.__dict__[_CHECKED] = (id(memo), marks)
     return True

@@ -17,7 +17,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine.bpmn import reload_check
 from engine.bpmn.parsing import load_process
 from engine.bpmn.reload_check import _native, survives_reload
-from engine.bpmn.serialization import registered_types
+from engine.bpmn.serialization import dump_workflow, registered_types
 from tests.unit.bpmn.test_fast_scan import ANSWERS, ROOT, _drive
 
 REGISTERED = registered_types()
@@ -155,4 +155,75 @@ def test_a_value_put_deep_inside_a_waiting_tasks_internal_data() -> None:
     since = _command_mark()
     waiting.internal_data["facts"]["pauses"][0]["days"] = {1, 2}
     assert waiting.last_state_change < since
+    assert survives_reload(workflow, since) is False
+
+
+# With the state dump between commands, as persist runs it: what the last passed check saw and every dump since
+# found unchanged (incremental_dump's data entries and frames, the very objects) is not walked again.
+
+
+def _counting(monkeypatch: Any) -> list[int]:
+    walked: list[int] = []
+    real = reload_check._native
+
+    def native(value: Any, registered: frozenset[type]) -> bool:
+        walked.append(id(value))
+        return real(value, registered)
+
+    monkeypatch.setattr(reload_check, "_native", native)
+    return walked
+
+
+def test_after_a_dump_what_the_last_check_saw_unchanged_is_skipped(monkeypatch: Any) -> None:
+    workflow = _mid_run()
+    sub = next(iter(workflow.subprocesses.values()))
+    sub.data["materials"] = [{"name": "申请表"}]
+    dump_workflow(workflow)
+    assert survives_reload(workflow, _command_mark())
+    dump_workflow(workflow)  # nothing changed: every (sub)workflow's data entry and frame taken over
+    walked = _counting(monkeypatch)
+    assert survives_reload(workflow, _command_mark())
+    assert id(sub.data) not in walked and id(workflow.data) not in walked
+    assert not {id(t.data) for t in sub.tasks.values()} & set(walked)
+    walked.clear()
+    assert survives_reload(workflow, _command_mark())  # no dump since the last check: everything walked again
+    assert id(sub.data) in walked
+
+
+def test_after_a_dump_a_value_put_deep_inside_subprocess_data_is_seen() -> None:
+    workflow = _mid_run()
+    sub = next(iter(workflow.subprocesses.values()))
+    sub.data["materials"] = [{"name": "申请表", "pages": [1, 2]}]
+    dump_workflow(workflow)
+    assert survives_reload(workflow, _command_mark())
+    for odd in ((3, 4), Colour.RED):  # what the dump writes, and a reload gives back otherwise
+        since = _command_mark()
+        sub.data["materials"][0]["pages"].append(odd)  # same dict and list objects as at the last check
+        dump_workflow(workflow)
+        assert survives_reload(workflow, since) is False, odd
+        sub.data["materials"][0]["pages"].pop()
+        dump_workflow(workflow)
+        assert survives_reload(workflow, _command_mark())
+
+
+def test_without_a_dump_since_the_last_check_a_deep_change_is_seen() -> None:
+    workflow = _mid_run()
+    sub = next(iter(workflow.subprocesses.values()))
+    sub.data["materials"] = [{"pages": [1]}]
+    dump_workflow(workflow)
+    dump_workflow(workflow)
+    assert survives_reload(workflow, _command_mark())
+    sub.data["materials"][0]["pages"].append((2, 3))  # a command whose state was not dumped incrementally
+    assert survives_reload(workflow, _command_mark()) is False
+
+
+def test_after_a_dump_a_waiting_tasks_internal_data_is_still_checked() -> None:
+    workflow = _mid_run()
+    waiting = next(t for t in _tasks(workflow) if not t.state & TaskState.FINISHED_MASK and t.internal_data)
+    waiting.internal_data["facts"] = {"pauses": [{"days": 1}]}
+    dump_workflow(workflow)
+    assert survives_reload(workflow, _command_mark())
+    since = _command_mark()
+    waiting.internal_data["facts"]["pauses"][0]["days"] = (1, 2)
+    dump_workflow(workflow)
     assert survives_reload(workflow, since) is False
