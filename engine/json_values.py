@@ -13,7 +13,12 @@ SCALARS = frozenset({str, int, float, bool, type(None)})
 _STR = frozenset({str})
 
 
+def str_keys(value: dict[Any, Any]) -> bool:
+    """Every key exactly a str (one C pass)."""
+    return _STR.issuperset(map(type, value))
+
+
 def flat(value: dict[Any, Any]) -> bool:
     """A dict of str keys and JSON scalars only, which a JSON round trip gives back with the same keys and values
     (in two C passes)."""
-    return _STR.issuperset(map(type, value)) and SCALARS.issuperset(map(type, value.values()))
+    return str_keys(value) and SCALARS.issuperset(map(type, value.values()))

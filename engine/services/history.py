@@ -68,26 +68,22 @@ def jsonable(payload: Any) -> Any:
     if type(payload) is dict:
         if json_values.flat(payload):
             return {key: payload[key] for key in sorted(payload)}
-        if _STR.issuperset(map(type, payload)):
+        if json_values.str_keys(payload):
             normal = {}
             for key in sorted(payload):
                 value = payload[key]
                 kind = type(value)
-                if kind in _SCALARS:
+                if kind in json_values.SCALARS:
                     normal[key] = value
                 elif kind is datetime:
                     normal[key] = format_at(value)
-                elif (kind is list or kind is tuple) and _SCALARS.issuperset(map(type, value)):
+                elif (kind is list or kind is tuple) and json_values.SCALARS.issuperset(map(type, value)):
                     normal[key] = list(value)
                 else:
                     break
             else:
                 return normal
     return json.loads(_CANONICAL_DEFAULT.encode(payload))
-
-
-_STR = frozenset({str})
-_SCALARS = json_values.SCALARS
 
 
 def canonical_default(value: Any) -> str:
