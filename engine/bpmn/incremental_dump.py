@@ -157,9 +157,9 @@ class _Frame:
     """A (sub)workflow each of whose tasks had a kept fragment at the last dump: the sources its tasks noted, and
     what the loop in `IncrementalDump._common` compares for each task, kept per task for one tight loop (internal
     data flat, compared in C passes): a completed subprocess, or an open one the command did not touch (~70% of the
-    tasks a simulation's dumps visit). `holds` is what the loop would find: every task as its `_Entry` holds (the same task objects in
-    the same order, each with the same state, stamp, spec, parent, data and internal-data objects,
-    equal children, the same internal-data keys and values), every open task's own snapshots unchanged, every
+    tasks a simulation's dumps visit). `holds` is what the loop would find: every task as its `_Entry` holds (the
+    same task objects in the same order, each with the same state, stamp, spec, parent, data and internal-data
+    objects, equal children, the same internal-data keys and values), every open task's own snapshots unchanged, every
     task that has not started still without data. A predicted task's parent keys need no check: that parent is
     a source (finished: the memo's snapshots, checked first, hold its keys), an open task (its own snapshots hold
     them) or a predicted one (no data). A parent listed after its child makes the loop encode the child again, to
